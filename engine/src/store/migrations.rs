@@ -1,0 +1,55 @@
+//! Versioned schema migrations. Each migration is a SQL file applied once, in order, in its
+//! own transaction, and recorded in `schema_migrations`.
+
+use duckdb::Connection;
+
+use super::{Result, StoreError};
+
+/// The migrations, in order. Append; never edit a released one.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/0001_initial.sql"),
+)];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}
+
+/// The version recorded in the store (0 for a new store).
+pub fn current_version(conn: &Connection) -> Result<i64> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)",
+    )?;
+    let v: Option<i64> = conn.query_row("SELECT max(version) FROM schema_migrations", [], |r| {
+        r.get(0)
+    })?;
+    Ok(v.unwrap_or(0))
+}
+
+/// Applies every migration newer than the store's version.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found = current_version(conn)?;
+    let known = latest_version();
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .map_err(|source| StoreError::Migration {
+                version,
+                name,
+                source,
+            })?;
+        tx.execute(
+            "INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
+            duckdb::params![version, name],
+        )?;
+        tx.commit()?;
+        tracing::info!(message = "Applied store migration.", version, name);
+    }
+    Ok(())
+}

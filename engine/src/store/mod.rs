@@ -1,0 +1,102 @@
+//! The DuckDB store: one embedded database file holding every snapshot.
+//!
+//! - [`migrations`]: versioned schema migrations, applied on open.
+//! - [`scans`]: scan lifecycle (begin, record collectors, write collections, finish) and history.
+//! - [`query`]: inventory reads over the current state, a point in time or one scan.
+//! - [`diff`]: what changed between two scans of one source.
+//!
+//! Writes go through DuckDB's Arrow appender, one transaction per collection, so a crash
+//! leaves earlier snapshots untouched and the interrupted scan visibly `running`.
+
+pub mod diff;
+pub mod migrations;
+pub mod query;
+pub mod scans;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use duckdb::Connection;
+
+pub use diff::{DiffEntry, DiffReport};
+pub use query::{CredentialFilter, InventoryFilter, Snapshot};
+pub use scans::{CollectorRecord, CollectorStatus, ScanRecord, ScanStatus};
+
+/// Errors of the store. Messages name the store file or the scan concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open store {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: duckdb::Error,
+    },
+    #[error("store query failed: {0}")]
+    Db(#[from] duckdb::Error),
+    #[error("cannot build Arrow batch: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        source: duckdb::Error,
+    },
+    #[error("store schema version {found} is newer than this nhiscope understands ({known}); upgrade nhiscope")]
+    TooNew { found: i64, known: i64 },
+    #[error("scan {0} not found")]
+    ScanNotFound(i64),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open store.
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store file at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Invalid(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut store = Store {
+            conn,
+            path: Some(path.to_owned()),
+        };
+        migrations::migrate(&mut store.conn)?;
+        Ok(store)
+    }
+
+    /// An in-memory store (tests, benchmarks).
+    pub fn open_in_memory() -> Result<Store> {
+        let mut conn = Connection::open_in_memory()?;
+        migrations::migrate(&mut conn)?;
+        Ok(Store { conn, path: None })
+    }
+
+    /// The file behind this store, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The schema version of the open store.
+    pub fn schema_version(&self) -> Result<i64> {
+        migrations::current_version(&self.conn)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}

@@ -1,0 +1,75 @@
+//! Time as data: timestamps are UTC microseconds since the Unix epoch (`i64`), stored as
+//! DuckDB `TIMESTAMP` (naive, always UTC). `now` is always passed in, never read here.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+
+/// UTC microseconds since the Unix epoch.
+pub type Micros = i64;
+
+/// Microseconds in one day.
+pub const DAY: Micros = 86_400_000_000;
+
+/// Converts a chrono UTC time to micros.
+pub fn from_datetime(t: DateTime<Utc>) -> Micros {
+    t.timestamp_micros()
+}
+
+/// Converts micros to a chrono UTC time (saturating at the representable range).
+pub fn to_datetime(t: Micros) -> DateTime<Utc> {
+    Utc.timestamp_micros(t)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Formats micros as RFC 3339 with second precision (`2026-01-02T03:04:05Z`).
+pub fn format(t: Micros) -> String {
+    to_datetime(t).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Parses the timestamp spellings found in cloud APIs and exports: RFC 3339
+/// (`2024-01-02T03:04:05Z`, `+00:00` offsets, fractional seconds), the space-separated form
+/// used by some exports (`2019-12-18 19:10:08+00:00`), a bare date-time without zone (taken as
+/// UTC) and a bare date. Returns `None` for anything else.
+pub fn parse(text: &str) -> Option<Micros> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_micros());
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(text, fmt) {
+            return Some(t.timestamp_micros());
+        }
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, fmt) {
+            return Some(t.and_utc().timestamp_micros());
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_micros());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_spellings_found_in_the_wild() {
+        let want = parse("2019-12-18T19:10:08Z").expect("rfc3339");
+        assert_eq!(parse("2019-12-18 19:10:08+00:00"), Some(want));
+        assert_eq!(parse("2019-12-18T19:10:08+00:00"), Some(want));
+        assert_eq!(parse("2019-12-18T19:10:08"), Some(want));
+        assert_eq!(parse("2019-12-18T19:10:08.000Z"), Some(want));
+        assert_eq!(format(want), "2019-12-18T19:10:08Z");
+        assert_eq!(parse("N/A"), None);
+        assert_eq!(parse(""), None);
+    }
+}

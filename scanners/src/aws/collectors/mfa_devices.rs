@@ -1,0 +1,132 @@
+//! MFA devices: every virtual device in one paginated `ListVirtualMFADevices` (with the user it
+//! is assigned to), then `ListMFADevices` only for users the credential report shows with MFA
+//! but no virtual device (hardware and FIDO devices). Unassigned virtual devices are kept too.
+
+use std::collections::HashMap;
+
+use futures::future::BoxFuture;
+use nhiscope_engine::model::{CredentialRow, RowSet};
+
+use crate::aws::context::{micros, AwsContext, UserRef};
+use crate::aws::errors::{classify, is_no_such_entity};
+use crate::aws::per_user::for_each_user;
+use crate::collector::{Collector, CollectorError, Stage};
+
+pub struct MfaDevices;
+
+const NAME: &str = "mfa_devices";
+
+impl Collector<AwsContext> for MfaDevices {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn stage(&self) -> Stage {
+        Stage::Dependent
+    }
+    fn collect<'a>(&'a self, ctx: &'a AwsContext) -> BoxFuture<'a, Result<RowSet, CollectorError>> {
+        Box::pin(collect(ctx))
+    }
+}
+
+fn device(serial: &str, user: Option<String>, enabled: Option<i64>, kind: &str) -> CredentialRow {
+    CredentialRow {
+        credential_id: serial.to_string(),
+        status: if user.is_some() {
+            "active"
+        } else {
+            "unassigned"
+        }
+        .into(),
+        identity_id: user,
+        kind: "mfa_device".into(),
+        created_at: enabled,
+        description: Some(kind.to_string()),
+        ..Default::default()
+    }
+}
+
+async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
+    let iam = ctx.iam(NAME);
+    let virtual_devices: Vec<_> = iam
+        .list_virtual_mfa_devices()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| classify("ListVirtualMFADevices", e))?;
+    let mut rows = RowSet::default();
+    let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+    for d in &virtual_devices {
+        let user = d.user.as_ref().map(|u| u.arn.clone());
+        if let Some(u) = &user {
+            by_user
+                .entry(u.clone())
+                .or_default()
+                .push(d.serial_number.clone());
+        }
+        rows.credentials.push(device(
+            &d.serial_number,
+            user,
+            d.enable_date.as_ref().map(micros),
+            "virtual",
+        ));
+    }
+    let users = ctx.users(NAME).await?;
+    let report = ctx.shared.report.get().map(|r| r.by_arn());
+    let others: Vec<&UserRef> = users
+        .iter()
+        .filter(|u| !by_user.contains_key(&u.arn))
+        .filter(|u| match report.as_ref() {
+            None => true,
+            Some(m) => m
+                .get(u.arn.as_str())
+                .is_none_or(|r| r.mfa_active != Some(false)),
+        })
+        .collect();
+    let _ = ctx.shared.virtual_mfa.set(by_user);
+    let more = for_each_user(
+        others.into_iter().cloned(),
+        ctx.concurrency,
+        |user: UserRef| {
+            let iam = iam.clone();
+            async move {
+                let devices: Vec<_> = match iam
+                    .list_mfa_devices()
+                    .user_name(&user.name)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                {
+                    Ok(d) => d,
+                    Err(e) if is_no_such_entity(&e) => return Ok(RowSet::default()),
+                    Err(e) => return Err(classify("ListMFADevices", e)),
+                };
+                let mut rows = RowSet::default();
+                for d in devices {
+                    let kind = if d.serial_number.starts_with("arn:") {
+                        "virtual"
+                    } else {
+                        "hardware"
+                    };
+                    rows.credentials.push(device(
+                        &d.serial_number,
+                        Some(user.arn.clone()),
+                        Some(micros(&d.enable_date)),
+                        kind,
+                    ));
+                }
+                Ok(rows)
+            }
+        },
+    )
+    .await?;
+    rows.append(more);
+    // A device can be both listed as virtual and per user: keep one row per serial.
+    let mut seen = std::collections::HashSet::new();
+    rows.credentials
+        .retain(|c| seen.insert(c.credential_id.clone()));
+    Ok(rows)
+}

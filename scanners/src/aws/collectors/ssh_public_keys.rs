@@ -1,0 +1,77 @@
+//! SSH public keys of every user (CodeCommit): `ListSSHPublicKeys` per user, then
+//! `GetSSHPublicKey` for each key's fingerprint (public material, never a secret).
+
+use aws_sdk_iam::types::EncodingType;
+use futures::future::BoxFuture;
+use nhiscope_engine::model::{CredentialRow, RowSet};
+
+use crate::aws::context::{micros, AwsContext, UserRef};
+use crate::aws::errors::{classify, is_no_such_entity};
+use crate::aws::per_user::for_each_user;
+use crate::collector::{Collector, CollectorError, Stage};
+
+pub struct SshPublicKeys;
+
+const NAME: &str = "ssh_public_keys";
+
+impl Collector<AwsContext> for SshPublicKeys {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn stage(&self) -> Stage {
+        Stage::Dependent
+    }
+    fn collect<'a>(&'a self, ctx: &'a AwsContext) -> BoxFuture<'a, Result<RowSet, CollectorError>> {
+        Box::pin(collect(ctx))
+    }
+}
+
+async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
+    let users = ctx.users(NAME).await?;
+    let iam = ctx.iam(NAME);
+    for_each_user(users.to_vec(), ctx.concurrency, |user: UserRef| {
+        let iam = iam.clone();
+        async move {
+            let keys: Vec<_> = match iam
+                .list_ssh_public_keys()
+                .user_name(&user.name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+            {
+                Ok(k) => k,
+                Err(e) if is_no_such_entity(&e) => return Ok(RowSet::default()),
+                Err(e) => return Err(classify("ListSSHPublicKeys", e)),
+            };
+            let mut rows = RowSet::default();
+            for k in keys {
+                let fingerprint = match iam
+                    .get_ssh_public_key()
+                    .user_name(&user.name)
+                    .ssh_public_key_id(&k.ssh_public_key_id)
+                    .encoding(EncodingType::Ssh)
+                    .send()
+                    .await
+                {
+                    Ok(out) => out.ssh_public_key.map(|p| p.fingerprint),
+                    Err(e) if is_no_such_entity(&e) => continue,
+                    Err(e) => return Err(classify("GetSSHPublicKey", e)),
+                };
+                rows.credentials.push(CredentialRow {
+                    credential_id: k.ssh_public_key_id.clone(),
+                    identity_id: Some(user.arn.clone()),
+                    kind: "ssh_key".into(),
+                    status: k.status.as_str().to_ascii_lowercase(),
+                    created_at: Some(micros(&k.upload_date)),
+                    fingerprint,
+                    redacted_prefix: Some(k.ssh_public_key_id.chars().take(4).collect()),
+                    ..Default::default()
+                });
+            }
+            Ok(rows)
+        }
+    })
+    .await
+}

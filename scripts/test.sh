@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what the tests need (the moto venv),
+# then rustfmt, clippy and every test. Build output goes to ~/.cache/nhiscope/target so
+# repeated runs are incremental (a cold run works the same, only slower).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE="${NHISCOPE_CACHE:-$HOME/.cache/nhiscope}"
+VENV="$CACHE/moto-venv"
+mkdir -p "$CACHE"
+if ! "$VENV/bin/python" -c "import moto, boto3, cryptography, werkzeug" 2>/dev/null; then
+  echo "==> installing moto[server] into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.5' boto3 cryptography
+fi
+export NHISCOPE_TEST_PYTHON="$VENV/bin/python"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo test"
+cargo test --workspace --locked

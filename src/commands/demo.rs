@@ -1,0 +1,80 @@
+//! `nhiscope demo`: loads the bundled demo estate as two labelled snapshots and prints the
+//! inventory summary. The demo has its own source, so it never mixes with real scans.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use nhiscope_engine::model::Stamp;
+use nhiscope_engine::store::{CollectorRecord, CollectorStatus, InventoryFilter, Snapshot};
+use nhiscope_engine::time::DAY;
+use nhiscope_engine::Store;
+
+use super::now;
+use crate::cli::{DemoArgs, Format};
+use crate::demo_estate;
+use crate::output;
+
+/// Loads the demo estate into `store`: a snapshot a week ago and one now. Returns scan ids.
+pub fn load(store: &mut Store, now: i64) -> Result<(i64, i64)> {
+    let mut ids = Vec::new();
+    for (at, later) in [(now - 7 * DAY, false), (now, true)] {
+        let rows = demo_estate::estate(now, at, later);
+        let id = store.begin_scan(demo_estate::SOURCE, "aws", demo_estate::ACCOUNT, at)?;
+        let stamp = Stamp {
+            scan_id: id,
+            collector: demo_estate::COLLECTOR.into(),
+            provider: "aws".into(),
+            tenant: demo_estate::ACCOUNT.into(),
+        };
+        store.write_collection(&stamp, &rows)?;
+        store.record_collector(
+            id,
+            &CollectorRecord {
+                collector: demo_estate::COLLECTOR.into(),
+                status: CollectorStatus::Ok,
+                items: rows.len() as i64,
+                api_calls: 0,
+                duration_ms: 0,
+                error: None,
+            },
+        )?;
+        store.finish_scan(id, at + 1_000_000, Some(0), Some("{\"demo\":true}"))?;
+        ids.push(id);
+    }
+    Ok((ids[0], ids[1]))
+}
+
+pub fn run(args: &DemoArgs, store_path: &Path) -> Result<ExitCode> {
+    if args.fresh && store_path.exists() {
+        std::fs::remove_file(store_path)
+            .with_context(|| format!("cannot remove {}", store_path.display()))?;
+        let _ = std::fs::remove_file(store_path.with_extension("duckdb.wal"));
+    }
+    let mut store =
+        Store::open(store_path).with_context(|| format!("store {}", store_path.display()))?;
+    let (before, after) = load(&mut store, now())?;
+    println!(
+        "DEMO DATA — a fictitious AWS account (source {}), not a scan of yours.",
+        demo_estate::SOURCE
+    );
+    println!("Store: {}\n", store_path.display());
+    output::batches(Format::Table, &store.summary(Snapshot::Current)?)?;
+    let unowned = store.inventory(&InventoryFilter {
+        has_owner: Some(false),
+        kind: Some("user".into()),
+        tenant: Some(demo_estate::ACCOUNT.into()),
+        limit: Some(5),
+        ..Default::default()
+    })?;
+    println!("\nMachine users without an owner (first 5):");
+    output::batches(Format::Table, &unowned)?;
+    let diff = store.diff(before, after)?;
+    println!(
+        "\nChanges during the demo week (scan {before} → {after}): {} differences",
+        diff.entries.len()
+    );
+    let store_flag = format!("--store {}", store_path.display());
+    println!("\nNext:\n  nhiscope {store_flag} inventory --search ci-deploy\n  nhiscope {store_flag} inventory --credentials --kind access_key\n  nhiscope {store_flag} scans diff {before} {after}\n  duckdb {}   # the store opens in the DuckDB CLI", store_path.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,44 @@
+//! `nhiscope inventory`: identities or credentials, filtered, as a table, JSON or CSV.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use nhiscope_engine::store::{CredentialFilter, InventoryFilter};
+use nhiscope_engine::Store;
+
+use super::snapshot;
+use crate::cli::InventoryArgs;
+use crate::output;
+
+pub fn run(args: &InventoryArgs, store: &Store) -> Result<ExitCode> {
+    let snapshot = snapshot(&args.snapshot)?;
+    let batches = if args.summary {
+        store.summary(snapshot)?
+    } else if args.credentials {
+        store.credentials(&CredentialFilter {
+            snapshot,
+            provider: args.provider.clone(),
+            tenant: args.tenant.clone(),
+            kind: args.kind.clone(),
+            status: args.status.clone(),
+            search: args.search.clone(),
+            limit: args.limit,
+        })?
+    } else {
+        store.inventory(&InventoryFilter {
+            snapshot,
+            provider: args.provider.clone(),
+            tenant: args.tenant.clone(),
+            kind: args.kind.clone(),
+            search: args.search.clone(),
+            has_owner: match (args.owned, args.no_owner) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            limit: args.limit,
+        })?
+    };
+    output::batches(args.format, &batches)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,50 @@
+//! One module per subcommand; [`run`] dispatches.
+
+mod demo;
+mod inventory;
+mod scan;
+mod scans;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use nhiscope_engine::store::Snapshot;
+use nhiscope_engine::Store;
+
+use crate::cli::{Cli, Command, SnapshotArgs};
+use crate::config::Config;
+
+/// Exit code when a scan was partial or failed (the data that was collected is stored).
+pub const EXIT_PARTIAL: u8 = 2;
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    let store_path = config.store_path(cli.store.as_deref());
+    let open = || -> Result<Store> {
+        Store::open(&store_path).with_context(|| format!("store {}", store_path.display()))
+    };
+    match cli.command {
+        Command::Scan { provider } => scan::run(provider, &config, open()?, cli.quiet),
+        Command::Inventory(args) => inventory::run(&args, &open()?),
+        Command::Scans { action } => scans::run(action, &open()?),
+        Command::Demo(args) => demo::run(&args, &store_path),
+    }
+}
+
+/// The current time in micros: the one place the CLI reads the clock.
+pub fn now() -> i64 {
+    nhiscope_engine::time::from_datetime(chrono::Utc::now())
+}
+
+/// Resolves `--as-of` / `--scan` into a snapshot selection.
+pub fn snapshot(args: &SnapshotArgs) -> Result<Snapshot> {
+    if let Some(id) = args.scan {
+        return Ok(Snapshot::Scan(id));
+    }
+    match &args.as_of {
+        None => Ok(Snapshot::Current),
+        Some(text) => nhiscope_engine::time::parse(text)
+            .map(Snapshot::AsOf)
+            .with_context(|| format!("--as-of {text:?}: expected RFC 3339 (2026-01-31T12:00:00Z) or a date (2026-01-31)")),
+    }
+}

@@ -1,0 +1,107 @@
+//! `nhiscope scan aws`: resolve accounts, scan each into its own snapshot, print a summary,
+//! exit non-zero when anything was partial or failed.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use nhiscope_engine::store::{CollectorStatus, ScanStatus};
+use nhiscope_engine::Store;
+use nhiscope_scanners::aws::{self, AssumeRole};
+
+use super::{now, EXIT_PARTIAL};
+use crate::cli::{AwsArgs, ScanProvider};
+use crate::config::Config;
+use crate::progress::Bars;
+
+pub fn run(provider: ScanProvider, config: &Config, store: Store, quiet: bool) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match provider {
+        ScanProvider::Aws(args) => runtime.block_on(scan_aws(args, config, store, quiet)),
+    }
+}
+
+fn options(args: &AwsArgs, config: &Config) -> aws::AwsOptions {
+    let mut opts = config.aws.clone();
+    opts.profiles.extend(args.profiles.iter().cloned());
+    opts.assume_roles
+        .extend(args.assume_roles.iter().map(|arn| AssumeRole {
+            role_arn: arn.clone(),
+            external_id: args.external_id.clone(),
+            source_profile: None,
+            session_name: "nhiscope".into(),
+        }));
+    if let Some(v) = &args.endpoint_url {
+        opts.endpoint_url = Some(v.clone());
+    }
+    if let Some(v) = &args.region {
+        opts.region = Some(v.clone());
+    }
+    if let Some(v) = args.concurrency {
+        opts.concurrency = v;
+    }
+    if let Some(v) = args.max_attempts {
+        opts.max_attempts = v;
+    }
+    if let Some(v) = args.initial_backoff_ms {
+        opts.initial_backoff_ms = v;
+    }
+    opts
+}
+
+async fn scan_aws(
+    args: AwsArgs,
+    config: &Config,
+    mut store: Store,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let opts = options(&args, config);
+    let (targets, errors) = aws::targets(&opts).await;
+    let mut clean = errors.is_empty();
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    let bars = Bars::new(quiet);
+    let clock = now;
+    for target in &targets {
+        let (outcome, calls) = aws::scan_target(&mut store, target, &opts, &clock, &bars).await?;
+        println!(
+            "scan {} of aws:{} ({}): {} — {} rows, {} API calls",
+            outcome.scan_id,
+            target.account,
+            target.label,
+            outcome.status.as_str(),
+            outcome.rows,
+            outcome.api_calls
+        );
+        for c in outcome
+            .collectors
+            .iter()
+            .filter(|c| c.status == CollectorStatus::Failed)
+        {
+            println!(
+                "  collector {} failed: {}",
+                c.collector,
+                c.error.as_deref().unwrap_or("?")
+            );
+        }
+        if args.show_calls {
+            for (op, n) in &calls {
+                println!("  {op:<36} {n}");
+            }
+        }
+        if outcome.status != ScanStatus::Complete {
+            clean = false;
+        }
+    }
+    if targets.is_empty() && errors.is_empty() {
+        eprintln!("error: no AWS account to scan");
+        clean = false;
+    }
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PARTIAL)
+    })
+}

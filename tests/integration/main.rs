@@ -1,0 +1,11 @@
+//! nhiscope's one integration-test binary: a module per feature, sharing the harness (a real
+//! moto server per test, the seeder, the `nhiscope` binary in a temp dir).
+
+mod aws_estate;
+mod aws_faults;
+mod cli;
+mod conformance;
+mod harness;
+mod multi_account;
+mod snapshots;
+mod tidy;
