@@ -3,15 +3,13 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use nhiscope_engine::store::{CredentialFilter, InventoryFilter};
+use nhiscope_engine::store::{CredentialFilter, InventoryFilter, Snapshot};
 use nhiscope_engine::Store;
 
-use super::snapshot;
 use crate::cli::InventoryArgs;
 use crate::output;
 
-pub fn run(args: &InventoryArgs, store: &Store) -> Result<ExitCode> {
-    let snapshot = snapshot(&args.snapshot)?;
+pub fn run(args: &InventoryArgs, snapshot: Snapshot, store: &Store) -> Result<ExitCode> {
     let batches = if args.summary {
         store.summary(snapshot)?
     } else if args.credentials {

@@ -23,10 +23,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let open = || -> Result<Store> {
         Store::open(&store_path).with_context(|| format!("store {}", store_path.display()))
     };
+    let read = || -> Result<Store> {
+        Store::open_read_only(&store_path)
+            .with_context(|| format!("store {}", store_path.display()))
+    };
     match cli.command {
         Command::Scan { provider } => scan::run(provider, &config, open()?, cli.quiet),
-        Command::Inventory(args) => inventory::run(&args, &open()?),
-        Command::Scans { action } => scans::run(action, &open()?),
+        Command::Inventory(args) => {
+            let snapshot = snapshot(&args.snapshot)?;
+            inventory::run(&args, snapshot, &read()?)
+        }
+        Command::Scans { action } => scans::run(action, &read()?),
         Command::Demo(args) => demo::run(&args, &store_path),
     }
 }

@@ -142,6 +142,7 @@ fn access_denied_fails_one_collector_and_deletes_nothing() {
         .contains(&"authorization_details".to_string()));
     assert!(diff.of(Table::Identities, "removed").is_empty());
 
+    drop(store);
     // A scan that cannot even establish its identity stores nothing and loses nothing.
     moto.faults(json!([{"action": "*", "kind": "access_denied", "times": -1}]));
     let third = harness::scan(&moto, &store_path, &[]);

@@ -91,7 +91,7 @@ fn demo_loads_a_labelled_estate_and_the_inventory_reads_it() {
 fn bad_configuration_and_arguments_are_named() {
     let dir = harness::temp();
     let store = dir.path().join("s.duckdb");
-    let config = dir.path().join("nhiscope.toml");
+    let config = dir.path().join("bad.toml");
     std::fs::write(&config, "version = 1\n[aws]\nprofile = \"typo\"\n").expect("write");
     let out = harness::nhiscope(
         &store,
@@ -100,7 +100,9 @@ fn bad_configuration_and_arguments_are_named() {
     assert_eq!(out.status.code(), Some(1));
     let err = harness::stderr(&out);
     assert!(
-        err.contains("nhiscope.toml") && err.contains("profile"),
+        err.contains("bad.toml")
+            && err.contains("line 3")
+            && err.contains("unknown field `profile`"),
         "{err}"
     );
 
@@ -112,6 +114,13 @@ fn bad_configuration_and_arguments_are_named() {
         harness::stderr(&out)
     );
 
+    let out = harness::nhiscope(&store, &["scans", "show", "42"]);
+    assert!(
+        harness::stderr(&out).contains("no store at"),
+        "{}",
+        harness::stderr(&out)
+    );
+    harness::nhiscope(&store, &["demo"]);
     let out = harness::nhiscope(&store, &["scans", "show", "42"]);
     assert!(
         harness::stderr(&out).contains("scan 42 not found"),

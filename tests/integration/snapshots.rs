@@ -106,6 +106,7 @@ fn diff_and_as_of_across_two_scans() {
         "nothing existed before the first scan"
     );
 
+    drop(store);
     // The same through the CLI.
     let as_of = time::format(first.finished_at.expect("finished") + 1_000_000);
     let out = harness::nhiscope(

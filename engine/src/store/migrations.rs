@@ -19,10 +19,14 @@ pub fn latest_version() -> i64 {
 
 /// The version recorded in the store (0 for a new store).
 pub fn current_version(conn: &Connection) -> Result<i64> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-            version BIGINT PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)",
+    let exists: i64 = conn.query_row(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'",
+        [],
+        |r| r.get(0),
     )?;
+    if exists == 0 {
+        return Ok(0);
+    }
     let v: Option<i64> = conn.query_row("SELECT max(version) FROM schema_migrations", [], |r| {
         r.get(0)
     })?;
@@ -31,6 +35,10 @@ pub fn current_version(conn: &Connection) -> Result<i64> {
 
 /// Applies every migration newer than the store's version.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)",
+    )?;
     let found = current_version(conn)?;
     let known = latest_version();
     if found > known {

@@ -79,6 +79,40 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens an existing store for reading only; several readers may share the file. The
+    /// store must exist and be at this build's schema version.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::Invalid(format!(
+                "no store at {}: load one with `nhiscope demo` or `nhiscope scan ...`",
+                path.display()
+            )));
+        }
+        let config = duckdb::Config::default()
+            .access_mode(duckdb::AccessMode::ReadOnly)
+            .map_err(|source| StoreError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        let conn =
+            Connection::open_with_flags(path, config).map_err(|source| StoreError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        let store = Store {
+            conn,
+            path: Some(path.to_owned()),
+        };
+        let (found, known) = (store.schema_version()?, migrations::latest_version());
+        if found != known {
+            return Err(StoreError::Invalid(format!(
+                "store {} is at schema version {found}, this nhiscope needs {known}; run any writing command (e.g. a scan) to migrate it",
+                path.display()
+            )));
+        }
+        Ok(store)
+    }
+
     /// An in-memory store (tests, benchmarks).
     pub fn open_in_memory() -> Result<Store> {
         let mut conn = Connection::open_in_memory()?;

@@ -34,7 +34,7 @@ async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
             None => true,
             // A user missing from the report was created after it: ask.
             Some(m) => m.get(u.arn.as_str()).is_none_or(|r| {
-                r.certs_active.iter().any(|a| *a == Some(true))
+                r.certs_active.contains(&Some(true))
                     || r.certs_last_rotated.iter().any(Option::is_some)
             }),
         })
