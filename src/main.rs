@@ -2,11 +2,12 @@
 //! All logic lives in the library crates; this binary parses flags, resolves configuration,
 //! draws progress and picks exit codes.
 
+#[macro_use]
+mod output;
 mod cli;
 mod commands;
 mod config;
 mod demo_estate;
-mod output;
 mod progress;
 
 use std::process::ExitCode;
@@ -18,11 +19,22 @@ fn main() -> ExitCode {
     init_tracing(cli.verbose, cli.quiet);
     match commands::run(cli) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+/// A closed stdout (`nhiscope ... | head`) ends the program quietly.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<arrow::error::ArrowError>()
+                .is_some_and(|a| matches!(a, arrow::error::ArrowError::IoError(_, io) if io.kind() == std::io::ErrorKind::BrokenPipe))
+    })
 }
 
 fn init_tracing(verbose: u8, quiet: bool) {

@@ -8,6 +8,12 @@ use serde::Serialize;
 
 use crate::cli::Format;
 
+/// `println!` that returns an error instead of panicking when stdout is closed (`| head`).
+macro_rules! outln {
+    () => { { use std::io::Write; writeln!(std::io::stdout().lock())?; } };
+    ($($arg:tt)*) => { { use std::io::Write; writeln!(std::io::stdout().lock(), $($arg)*)?; } };
+}
+
 /// Writes `batches` in `format`.
 pub fn batches(format: Format, batches: &[RecordBatch]) -> Result<()> {
     let mut out = std::io::stdout().lock();

@@ -54,11 +54,11 @@ pub fn run(args: &DemoArgs, store_path: &Path) -> Result<ExitCode> {
     let mut store =
         Store::open(store_path).with_context(|| format!("store {}", store_path.display()))?;
     let (before, after) = load(&mut store, now())?;
-    println!(
+    outln!(
         "DEMO DATA — a fictitious AWS account (source {}), not a scan of yours.",
         demo_estate::SOURCE
     );
-    println!("Store: {}\n", store_path.display());
+    outln!("Store: {}\n", store_path.display());
     output::batches(Format::Table, &store.summary(Snapshot::Current)?)?;
     let unowned = store.inventory(&InventoryFilter {
         has_owner: Some(false),
@@ -67,14 +67,14 @@ pub fn run(args: &DemoArgs, store_path: &Path) -> Result<ExitCode> {
         limit: Some(5),
         ..Default::default()
     })?;
-    println!("\nMachine users without an owner (first 5):");
+    outln!("\nMachine users without an owner (first 5):");
     output::batches(Format::Table, &unowned)?;
     let diff = store.diff(before, after)?;
-    println!(
+    outln!(
         "\nChanges during the demo week (scan {before} → {after}): {} differences",
         diff.entries.len()
     );
     let store_flag = format!("--store {}", store_path.display());
-    println!("\nNext:\n  nhiscope {store_flag} inventory --search ci-deploy\n  nhiscope {store_flag} inventory --credentials --kind access_key\n  nhiscope {store_flag} scans diff {before} {after}\n  duckdb {}   # the store opens in the DuckDB CLI", store_path.display());
+    outln!("\nNext:\n  nhiscope {store_flag} inventory --search ci-deploy\n  nhiscope {store_flag} inventory --credentials --kind access_key\n  nhiscope {store_flag} scans diff {before} {after}\n  duckdb {}   # the store opens in the DuckDB CLI", store_path.display());
     Ok(ExitCode::SUCCESS)
 }

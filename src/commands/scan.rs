@@ -66,7 +66,7 @@ async fn scan_aws(
     let clock = now;
     for target in &targets {
         let (outcome, calls) = aws::scan_target(&mut store, target, &opts, &clock, &bars).await?;
-        println!(
+        outln!(
             "scan {} of aws:{} ({}): {} — {} rows, {} API calls",
             outcome.scan_id,
             target.account,
@@ -80,7 +80,7 @@ async fn scan_aws(
             .iter()
             .filter(|c| c.status == CollectorStatus::Failed)
         {
-            println!(
+            outln!(
                 "  collector {} failed: {}",
                 c.collector,
                 c.error.as_deref().unwrap_or("?")
@@ -88,7 +88,7 @@ async fn scan_aws(
         }
         if args.show_calls {
             for (op, n) in &calls {
-                println!("  {op:<36} {n}");
+                outln!("  {op:<36} {n}");
             }
         }
         if outcome.status != ScanStatus::Complete {

@@ -10,8 +10,8 @@ use nhiscope_engine::Store;
 use crate::cli::{Format, ScansAction};
 use crate::output;
 
-fn print_scan(s: &ScanRecord, with_collectors: bool) {
-    println!(
+fn print_scan(s: &ScanRecord, with_collectors: bool) -> Result<()> {
+    outln!(
         "{:>6}  {:<28} {:<9} started {}  finished {}  calls {}",
         s.scan_id,
         s.source,
@@ -26,7 +26,7 @@ fn print_scan(s: &ScanRecord, with_collectors: bool) {
     );
     if with_collectors {
         for c in &s.collectors {
-            println!(
+            outln!(
                 "        {:<30} {:<6} {:>8} rows {:>7} calls {:>7} ms  {}",
                 c.collector,
                 c.status.as_str(),
@@ -37,6 +37,7 @@ fn print_scan(s: &ScanRecord, with_collectors: bool) {
             );
         }
     }
+    Ok(())
 }
 
 pub fn run(action: ScansAction, store: &Store) -> Result<ExitCode> {
@@ -51,10 +52,10 @@ pub fn run(action: ScansAction, store: &Store) -> Result<ExitCode> {
                 Format::Json => output::json(&scans)?,
                 _ => {
                     if scans.is_empty() {
-                        println!("(no scans)");
+                        outln!("(no scans)");
                     }
                     for s in &scans {
-                        print_scan(s, false);
+                        print_scan(s, false)?;
                     }
                 }
             }
@@ -63,7 +64,7 @@ pub fn run(action: ScansAction, store: &Store) -> Result<ExitCode> {
             let scan = store.scan(scan_id)?;
             match format {
                 Format::Json => output::json(&scan)?,
-                _ => print_scan(&scan, true),
+                _ => print_scan(&scan, true)?,
             }
         }
         ScansAction::Diff { from, to, format } => {
@@ -71,9 +72,9 @@ pub fn run(action: ScansAction, store: &Store) -> Result<ExitCode> {
             match format {
                 Format::Json => output::json(&diff)?,
                 Format::Csv => {
-                    println!("table,change,key,columns");
+                    outln!("table,change,key,columns");
                     for e in &diff.entries {
-                        println!(
+                        outln!(
                             "{},{},\"{}\",\"{}\"",
                             e.table,
                             e.change,
@@ -83,18 +84,18 @@ pub fn run(action: ScansAction, store: &Store) -> Result<ExitCode> {
                     }
                 }
                 Format::Table => {
-                    println!(
+                    outln!(
                         "diff scan {from} → scan {to}; compared collectors: {}",
                         diff.compared.join(", ")
                     );
                     if !diff.not_compared.is_empty() {
-                        println!(
+                        outln!(
                             "not compared (failed in one of the scans): {}",
                             diff.not_compared.join(", ")
                         );
                     }
                     if diff.entries.is_empty() {
-                        println!("(no differences)");
+                        outln!("(no differences)");
                     }
                     for e in &diff.entries {
                         let cols = if e.columns.is_empty() {
@@ -102,7 +103,7 @@ pub fn run(action: ScansAction, store: &Store) -> Result<ExitCode> {
                         } else {
                             format!(" [{}]", e.columns.join(", "))
                         };
-                        println!("{:<8} {:<21} {}{}", e.change, e.table, e.key, cols);
+                        outln!("{:<8} {:<21} {}{}", e.change, e.table, e.key, cols);
                     }
                 }
             }

@@ -171,7 +171,14 @@ class Seeder:
                 rec["groups"].append("team-payments")
             if not human and self.rng.random() < 0.1:
                 kid = self.iam.upload_ssh_public_key(UserName=name, SSHPublicKeyBody=self.ssh_public_key())["SSHPublicKey"]["SSHPublicKeyId"]
-                rec["ssh_keys"].append(kid)
+                if i % 7 == 3:
+                    # A key its holder cannot use (no CodeCommit permission).
+                    rec["ssh_keys_unusable"] = [kid]
+                else:
+                    self.iam.put_user_policy(UserName=name, PolicyName="codecommit-git", PolicyDocument=self.doc(
+                        [{"Effect": "Allow", "Action": ["codecommit:GitPull", "codecommit:GitPush"], "Resource": f"arn:aws:codecommit:*:{self.account}:*"}]))
+                    rec["inline"].append("codecommit-git")
+                    rec["ssh_keys"].append(kid)
             if not human and self.rng.random() < 0.05:
                 cid = self.iam.upload_signing_certificate(UserName=name, CertificateBody=self.cert(name))["Certificate"]["CertificateId"]
                 rec["signing_certs"].append(cid)
@@ -183,6 +190,10 @@ class Seeder:
                 arn = "arn:aws:iam::aws:policy/AdministratorAccess" if self.rng.random() < 0.1 else self.managed["secrets-reader"]
                 self.iam.attach_user_policy(UserName=name, PolicyArn=arn)
                 rec["attached"].append(arn)
+        if rec.get("ssh_keys_unusable") and (
+                "arn:aws:iam::aws:policy/AdministratorAccess" in rec["attached"] or "team-payments" in rec["groups"]):
+            # Admin or ReadOnlyAccess (which includes codecommit:GitPull) makes the key usable.
+            rec["ssh_keys"] += rec.pop("ssh_keys_unusable")
         self.m["users"].append(rec)
 
     def trust(self, kind, j):

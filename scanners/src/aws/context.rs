@@ -30,6 +30,9 @@ pub struct Shared {
     pub report: OnceLock<CredentialReport>,
     /// Serial numbers of virtual MFA devices, by user ARN.
     pub virtual_mfa: OnceLock<HashMap<String, Vec<String>>>,
+    /// Users whose policies may reach CodeCommit's Git operations (the only use of IAM SSH
+    /// keys), from authorization details.
+    pub codecommit_users: OnceLock<HashSet<String>>,
 }
 
 /// The per-account context.
@@ -42,6 +45,8 @@ pub struct AwsContext {
     pub concurrency: usize,
     /// Tag keys (compared case- and punctuation-insensitively) that name an owner.
     pub owner_tag_keys: Vec<String>,
+    /// List SSH keys of every user, not only of users who may reach CodeCommit.
+    pub ssh_keys_all_users: bool,
     sdk: SdkConfig,
     counters: Mutex<HashMap<String, CallCounter>>,
     pub shared: Shared,
@@ -62,6 +67,7 @@ impl AwsContext {
             now,
             concurrency: concurrency.max(1),
             owner_tag_keys,
+            ssh_keys_all_users: false,
             sdk,
             counters: Mutex::new(HashMap::new()),
             shared: Shared::default(),

@@ -47,6 +47,9 @@ impl ReportRow {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CredentialReport {
     pub generated_at: Option<Micros>,
+    /// True when this report was generated for this scan (not a cached one up to 4 hours old),
+    /// so a user it shows without keys really has none.
+    pub fresh: bool,
     pub rows: Vec<ReportRow>,
     /// Rows that could not be read: (line, reason). The rest of the report is still used.
     pub errors: Vec<(usize, String)>,

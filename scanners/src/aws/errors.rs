@@ -23,6 +23,20 @@ where
             || m.contains("notimplemented")
     };
     match &err {
+        SdkError::ServiceError(se) if se.err().code().is_none() => {
+            // Not an AWS error document (an HTML error page, an emulator's stack trace...).
+            let code = status
+                .map(|s| format!("HTTP {s}"))
+                .unwrap_or_else(|| "unknown".into());
+            let message = "the endpoint answered with a non-AWS error body, after retries; \
+                           it may not implement this API"
+                .to_string();
+            if status == Some(501) {
+                CollectorError::NotImplemented { api, message }
+            } else {
+                CollectorError::Service { api, code, message }
+            }
+        }
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("").to_string();
             let msg = se.err().message().unwrap_or("").to_string();

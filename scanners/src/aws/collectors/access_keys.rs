@@ -1,4 +1,5 @@
-//! Access keys of every user (`ListAccessKeys` per user, concurrently). Last use comes from
+//! Access keys of every user (`ListAccessKeys` per user, concurrently; users a fresh credential
+//! report shows without any key are skipped). Last use comes from
 //! the credential report when a report slot's rotation time matches the key's creation time;
 //! otherwise (no report, ambiguous slot) from `GetAccessKeyLastUsed`.
 
@@ -47,7 +48,24 @@ async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
     let iam = ctx.iam(NAME);
     let report = ctx.shared.report.get().map(|r| r.by_arn());
     let report_time = ctx.shared.report.get().and_then(|r| r.generated_at);
-    for_each_user(users.to_vec(), ctx.concurrency, |user: UserRef| {
+    // A fresh report names every user holding a key; users it shows without any are skipped.
+    let fresh = ctx.shared.report.get().is_some_and(|r| r.fresh);
+    let wanted: Vec<UserRef> = users
+        .iter()
+        .filter(|u| {
+            !fresh
+                || report
+                    .as_ref()
+                    .and_then(|m| m.get(u.arn.as_str()))
+                    .is_none_or(|r| {
+                        r.keys
+                            .iter()
+                            .any(|k| k.active == Some(true) || k.last_rotated.is_some())
+                    })
+        })
+        .cloned()
+        .collect();
+    for_each_user(wanted, ctx.concurrency, |user: UserRef| {
         let iam = iam.clone();
         let row = report.as_ref().and_then(|m| m.get(user.arn.as_str()).copied());
         async move {

@@ -365,6 +365,18 @@ async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
         .collect();
     used.sort_by(|a, b| a.policy_id.cmp(&b.policy_id));
     b.rows.policies.extend(used);
+    let codecommit: std::collections::HashSet<String> = b
+        .rows
+        .grants
+        .iter()
+        .filter(|g| g.relation != "boundary")
+        .filter(|g| {
+            policy_doc::may_allow(g, "codecommit:GitPull")
+                || policy_doc::may_allow(g, "codecommit:GitPush")
+        })
+        .map(|g| g.identity_id.clone())
+        .collect();
+    let _ = ctx.shared.codecommit_users.set(codecommit);
     let _ = ctx.shared.users.set(users);
     Ok(b.rows)
 }

@@ -19,6 +19,8 @@ use crate::collector::{Collector, CollectorError, Stage};
 pub struct CredentialReportCollector;
 
 const NAME: &str = "credential_report";
+/// A report generated this long before the scan still counts as describing it.
+const FRESH_WINDOW: i64 = 5 * 60 * 1_000_000;
 /// How long to wait for AWS to generate the report.
 const GENERATION_ATTEMPTS: u32 = 30;
 
@@ -37,6 +39,7 @@ impl Collector<AwsContext> for CredentialReportCollector {
 async fn fetch(ctx: &AwsContext) -> Result<CredentialReport, CollectorError> {
     let iam = ctx.iam(NAME);
     let mut wait = Duration::from_millis(200);
+    let mut generated_for_us = false;
     for _ in 0..GENERATION_ATTEMPTS {
         let state = iam
             .generate_credential_report()
@@ -44,17 +47,25 @@ async fn fetch(ctx: &AwsContext) -> Result<CredentialReport, CollectorError> {
             .await
             .map_err(|e| classify("GenerateCredentialReport", e))?
             .state;
+        generated_for_us |= matches!(
+            state,
+            Some(ReportStateType::Started | ReportStateType::Inprogress)
+        );
         if state == Some(ReportStateType::Complete) {
             match iam.get_credential_report().send().await {
                 Ok(out) => {
                     let content = out.content.map(|b| b.into_inner()).unwrap_or_default();
                     let generated = out.generated_time.as_ref().map(micros);
-                    return report::parse(&content, generated).map_err(|message| {
+                    let mut parsed = report::parse(&content, generated).map_err(|message| {
                         CollectorError::Parse {
                             api: "GetCredentialReport".into(),
                             message,
                         }
-                    });
+                    })?;
+                    // Fresh: generated on our request, or within minutes before the scan.
+                    parsed.fresh =
+                        generated_for_us || generated.is_some_and(|g| g >= ctx.now - FRESH_WINDOW);
+                    return Ok(parsed);
                 }
                 Err(e)
                     if matches!(

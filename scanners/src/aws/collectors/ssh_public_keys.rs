@@ -1,5 +1,8 @@
-//! SSH public keys of every user (CodeCommit): `ListSSHPublicKeys` per user, then
-//! `GetSSHPublicKey` for each key's fingerprint (public material, never a secret).
+//! SSH public keys (`ListSSHPublicKeys` per user, then `GetSSHPublicKey` for each key's
+//! fingerprint, public material). IAM SSH keys authenticate to CodeCommit only, so by default
+//! only users whose policies may reach `codecommit:GitPull`/`GitPush` are asked (everyone when
+//! authorization details failed, or with `ssh_keys_all_users`); a key of a user who cannot use
+//! it grants nothing until the policies change, which the next scan sees.
 
 use aws_sdk_iam::types::EncodingType;
 use futures::future::BoxFuture;
@@ -28,8 +31,18 @@ impl Collector<AwsContext> for SshPublicKeys {
 
 async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
     let users = ctx.users(NAME).await?;
+    let reach = ctx
+        .shared
+        .codecommit_users
+        .get()
+        .filter(|_| !ctx.ssh_keys_all_users);
+    let wanted: Vec<UserRef> = users
+        .iter()
+        .filter(|u| reach.is_none_or(|r| r.contains(&u.arn)))
+        .cloned()
+        .collect();
     let iam = ctx.iam(NAME);
-    for_each_user(users.to_vec(), ctx.concurrency, |user: UserRef| {
+    for_each_user(wanted, ctx.concurrency, |user: UserRef| {
         let iam = iam.clone();
         async move {
             let keys: Vec<_> = match iam
