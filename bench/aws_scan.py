@@ -33,6 +33,8 @@ def main():
     ap.add_argument("--roles", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--prowler", help="path to a prowler executable: also scan the same estate with "
+                                      "`prowler aws --service iam` (AWS_ENDPOINT_URL pointed at moto)")
     a = ap.parse_args()
     server = subprocess.Popen([sys.executable, str(ROOT / "tests/moto/server.py"), "0"], stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
@@ -65,6 +67,19 @@ def main():
                 if run == 0:
                     print("  calls by action: " + ", ".join(f"{k} {v}" for k, v in sorted(calls["calls"].items())))
                     print("  " + out.strip().replace("\n", "\n  "))
+            if a.prowler:
+                control(endpoint, "/_nhiscope/calls/reset", {})
+                penv = dict(env, AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION="us-east-1")
+                start = time.time()
+                proc = subprocess.Popen([a.prowler, "aws", "--service", "iam", "-f", "us-east-1", "--no-banner",
+                                         "--output-directory", f"{tmp}/prowler"], env=penv,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                _, status, usage = os.wait4(proc.pid, 0)
+                wall = time.time() - start
+                calls = control(endpoint, "/_nhiscope/calls")
+                print(f"prowler: wall {wall:.2f} s, exit {os.waitstatus_to_exitcode(status)}, "
+                      f"API calls {calls['total']} ({calls['total'] / identities:.3f} per identity), "
+                      f"peak RSS {usage.ru_maxrss / 1024:.1f} MiB")
     finally:
         server.kill()
 
