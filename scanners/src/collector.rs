@@ -50,3 +50,27 @@ pub trait Collector<Ctx>: Send + Sync {
     /// Collects. API calls are counted by the context, not here.
     fn collect<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<RowSet, CollectorError>>;
 }
+
+/// Implements [`Collector`] for a unit struct whose work is an `async fn(&Ctx)`.
+#[macro_export]
+macro_rules! collector {
+    ($ty:ident, $ctx:ty, $name:expr, $stage:expr, $collect:path) => {
+        impl $crate::collector::Collector<$ctx> for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn stage(&self) -> $crate::collector::Stage {
+                $stage
+            }
+            fn collect<'a>(
+                &'a self,
+                ctx: &'a $ctx,
+            ) -> futures::future::BoxFuture<
+                'a,
+                Result<nhiscope_engine::RowSet, $crate::collector::CollectorError>,
+            > {
+                Box::pin($collect(ctx))
+            }
+        }
+    };
+}

@@ -88,3 +88,19 @@ pub fn is_no_such_entity<E: ProvideErrorMetadata>(
 ) -> bool {
     matches!(err, SdkError::ServiceError(se) if se.err().code() == Some("NoSuchEntity"))
 }
+
+/// The result of listing something of one user: `None` when the user was deleted mid-scan
+/// (`NoSuchEntity`), the classified error otherwise.
+pub fn of_user<T, E>(
+    api: &str,
+    result: Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>,
+) -> Result<Option<T>, CollectorError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_no_such_entity(&e) => Ok(None),
+        Err(e) => Err(classify(api, e)),
+    }
+}

@@ -3,31 +3,20 @@
 //! the credential report when a report slot's rotation time matches the key's creation time;
 //! otherwise (no report, ambiguous slot) from `GetAccessKeyLastUsed`.
 
-use futures::future::BoxFuture;
 use nhiscope_engine::model::{CredentialRow, RowSet};
 use serde_json::json;
 
 use crate::aws::context::{micros, AwsContext, UserRef};
 use crate::aws::credential_report::{KeySlot, ReportRow};
-use crate::aws::errors::{classify, is_no_such_entity};
+use crate::aws::errors::{classify, is_no_such_entity, of_user};
 use crate::aws::per_user::for_each_user;
-use crate::collector::{Collector, CollectorError, Stage};
+use crate::collector::{CollectorError, Stage};
 
 pub struct AccessKeys;
 
 const NAME: &str = "access_keys";
 
-impl Collector<AwsContext> for AccessKeys {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn stage(&self) -> Stage {
-        Stage::Dependent
-    }
-    fn collect<'a>(&'a self, ctx: &'a AwsContext) -> BoxFuture<'a, Result<RowSet, CollectorError>> {
-        Box::pin(collect(ctx))
-    }
-}
+crate::collector!(AccessKeys, AwsContext, NAME, Stage::Dependent, collect);
 
 /// The report slot describing a key created at `created` (same second), if exactly one does.
 pub fn matching_slot(row: &ReportRow, created: i64) -> Option<&KeySlot> {
@@ -69,18 +58,15 @@ async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
         let iam = iam.clone();
         let row = report.as_ref().and_then(|m| m.get(user.arn.as_str()).copied());
         async move {
-            let keys: Vec<_> = match iam
+            let Some(keys) = of_user("ListAccessKeys", iam
                 .list_access_keys()
                 .user_name(&user.name)
                 .into_paginator()
                 .items()
                 .send()
                 .try_collect()
-                .await
-            {
-                Ok(k) => k,
-                Err(e) if is_no_such_entity(&e) => return Ok(RowSet::default()),
-                Err(e) => return Err(classify("ListAccessKeys", e)),
+                .await)? else {
+                return Ok(RowSet::default());
             };
             let mut rows = RowSet::default();
             for k in keys {

@@ -7,30 +7,19 @@
 use std::collections::HashMap;
 
 use aws_sdk_iam::types::{AttachedPolicy, ManagedPolicyDetail, PolicyDetail, Tag};
-use futures::future::BoxFuture;
 use nhiscope_engine::model::{IdentityRow, MembershipRow, OwnershipRow, PolicyRow, RowSet, TagRow};
 use serde_json::{json, Value};
 
 use crate::aws::context::{micros, AwsContext, UserRef};
 use crate::aws::errors::classify;
 use crate::aws::policy_doc;
-use crate::collector::{Collector, CollectorError, Stage};
+use crate::collector::{CollectorError, Stage};
 
 pub struct AuthorizationDetails;
 
 const NAME: &str = "authorization_details";
 
-impl Collector<AwsContext> for AuthorizationDetails {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn stage(&self) -> Stage {
-        Stage::Bulk
-    }
-    fn collect<'a>(&'a self, ctx: &'a AwsContext) -> BoxFuture<'a, Result<RowSet, CollectorError>> {
-        Box::pin(collect(ctx))
-    }
-}
+crate::collector!(AuthorizationDetails, AwsContext, NAME, Stage::Bulk, collect);
 
 /// Name of a policy from its ARN (`arn:aws:iam::aws:policy/job-function/ViewOnlyAccess`).
 fn name_from_arn(arn: &str) -> String {

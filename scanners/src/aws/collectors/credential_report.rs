@@ -7,14 +7,13 @@ use std::time::Duration;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::ReportStateType;
-use futures::future::BoxFuture;
 use nhiscope_engine::model::{CredentialRow, IdentityRow, RowSet};
 use serde_json::json;
 
 use crate::aws::context::{micros, AwsContext};
 use crate::aws::credential_report::{self as report, CredentialReport};
 use crate::aws::errors::classify;
-use crate::collector::{Collector, CollectorError, Stage};
+use crate::collector::{CollectorError, Stage};
 
 pub struct CredentialReportCollector;
 
@@ -24,17 +23,13 @@ const FRESH_WINDOW: i64 = 5 * 60 * 1_000_000;
 /// How long to wait for AWS to generate the report.
 const GENERATION_ATTEMPTS: u32 = 30;
 
-impl Collector<AwsContext> for CredentialReportCollector {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn stage(&self) -> Stage {
-        Stage::Bulk
-    }
-    fn collect<'a>(&'a self, ctx: &'a AwsContext) -> BoxFuture<'a, Result<RowSet, CollectorError>> {
-        Box::pin(collect(ctx))
-    }
-}
+crate::collector!(
+    CredentialReportCollector,
+    AwsContext,
+    NAME,
+    Stage::Bulk,
+    collect
+);
 
 async fn fetch(ctx: &AwsContext) -> Result<CredentialReport, CollectorError> {
     let iam = ctx.iam(NAME);

@@ -1,29 +1,18 @@
 //! OIDC and SAML identity providers: `ListOpenIDConnectProviders` + `GetOpenIDConnectProvider`
 //! each (URL, audiences, thumbprints), and `ListSAMLProviders`.
 
-use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
 use nhiscope_engine::model::{FederationProviderRow, RowSet, TagRow};
 
 use crate::aws::context::{micros, AwsContext};
 use crate::aws::errors::{classify, is_no_such_entity};
-use crate::collector::{Collector, CollectorError, Stage};
+use crate::collector::{CollectorError, Stage};
 
 pub struct FederationProviders;
 
 const NAME: &str = "federation_providers";
 
-impl Collector<AwsContext> for FederationProviders {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn stage(&self) -> Stage {
-        Stage::Bulk
-    }
-    fn collect<'a>(&'a self, ctx: &'a AwsContext) -> BoxFuture<'a, Result<RowSet, CollectorError>> {
-        Box::pin(collect(ctx))
-    }
-}
+crate::collector!(FederationProviders, AwsContext, NAME, Stage::Bulk, collect);
 
 async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
     let iam = ctx.iam(NAME);

@@ -4,29 +4,18 @@
 
 use std::collections::HashMap;
 
-use futures::future::BoxFuture;
 use nhiscope_engine::model::{CredentialRow, RowSet};
 
 use crate::aws::context::{micros, AwsContext, UserRef};
-use crate::aws::errors::{classify, is_no_such_entity};
+use crate::aws::errors::{classify, of_user};
 use crate::aws::per_user::for_each_user;
-use crate::collector::{Collector, CollectorError, Stage};
+use crate::collector::{CollectorError, Stage};
 
 pub struct MfaDevices;
 
 const NAME: &str = "mfa_devices";
 
-impl Collector<AwsContext> for MfaDevices {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn stage(&self) -> Stage {
-        Stage::Dependent
-    }
-    fn collect<'a>(&'a self, ctx: &'a AwsContext) -> BoxFuture<'a, Result<RowSet, CollectorError>> {
-        Box::pin(collect(ctx))
-    }
-}
+crate::collector!(MfaDevices, AwsContext, NAME, Stage::Dependent, collect);
 
 fn device(serial: &str, user: Option<String>, enabled: Option<i64>, kind: &str) -> CredentialRow {
     CredentialRow {
@@ -91,18 +80,18 @@ async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
         |user: UserRef| {
             let iam = iam.clone();
             async move {
-                let devices: Vec<_> = match iam
-                    .list_mfa_devices()
-                    .user_name(&user.name)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                {
-                    Ok(d) => d,
-                    Err(e) if is_no_such_entity(&e) => return Ok(RowSet::default()),
-                    Err(e) => return Err(classify("ListMFADevices", e)),
+                let Some(devices) = of_user(
+                    "ListMFADevices",
+                    iam.list_mfa_devices()
+                        .user_name(&user.name)
+                        .into_paginator()
+                        .items()
+                        .send()
+                        .try_collect()
+                        .await,
+                )?
+                else {
+                    return Ok(RowSet::default());
                 };
                 let mut rows = RowSet::default();
                 for d in devices {

@@ -1,29 +1,18 @@
 //! Server certificates stored in IAM (`ListServerCertificates`, paginated): account-level
 //! credentials with an expiry date.
 
-use futures::future::BoxFuture;
 use nhiscope_engine::model::{CredentialRow, RowSet};
 use serde_json::json;
 
 use crate::aws::context::{micros, AwsContext};
 use crate::aws::errors::classify;
-use crate::collector::{Collector, CollectorError, Stage};
+use crate::collector::{CollectorError, Stage};
 
 pub struct ServerCertificates;
 
 const NAME: &str = "server_certificates";
 
-impl Collector<AwsContext> for ServerCertificates {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn stage(&self) -> Stage {
-        Stage::Bulk
-    }
-    fn collect<'a>(&'a self, ctx: &'a AwsContext) -> BoxFuture<'a, Result<RowSet, CollectorError>> {
-        Box::pin(collect(ctx))
-    }
-}
+crate::collector!(ServerCertificates, AwsContext, NAME, Stage::Bulk, collect);
 
 async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
     let iam = ctx.iam(NAME);

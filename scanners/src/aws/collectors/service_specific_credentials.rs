@@ -1,29 +1,24 @@
 //! Service-specific credentials (CodeCommit HTTPS, Keyspaces, Bedrock API keys) of all users in
 //! one paginated call: `ListServiceSpecificCredentials` with `AllUsers`.
 
-use futures::future::BoxFuture;
 use nhiscope_engine::model::{CredentialRow, RowSet};
 use serde_json::json;
 
 use crate::aws::context::{micros, AwsContext};
 use crate::aws::errors::classify;
-use crate::collector::{Collector, CollectorError, Stage};
+use crate::collector::{CollectorError, Stage};
 
 pub struct ServiceSpecificCredentials;
 
 const NAME: &str = "service_specific_credentials";
 
-impl Collector<AwsContext> for ServiceSpecificCredentials {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn stage(&self) -> Stage {
-        Stage::Dependent
-    }
-    fn collect<'a>(&'a self, ctx: &'a AwsContext) -> BoxFuture<'a, Result<RowSet, CollectorError>> {
-        Box::pin(collect(ctx))
-    }
-}
+crate::collector!(
+    ServiceSpecificCredentials,
+    AwsContext,
+    NAME,
+    Stage::Dependent,
+    collect
+);
 
 async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
     let users = ctx.users(NAME).await?;

@@ -1,29 +1,24 @@
 //! X.509 signing certificates of users (`ListSigningCertificates`). Only users the credential
 //! report shows with a certificate are asked; without a report, every user is.
 
-use futures::future::BoxFuture;
 use nhiscope_engine::model::{CredentialRow, RowSet};
 
 use crate::aws::context::{micros, AwsContext, UserRef};
-use crate::aws::errors::{classify, is_no_such_entity};
+use crate::aws::errors::of_user;
 use crate::aws::per_user::for_each_user;
-use crate::collector::{Collector, CollectorError, Stage};
+use crate::collector::{CollectorError, Stage};
 
 pub struct SigningCertificates;
 
 const NAME: &str = "signing_certificates";
 
-impl Collector<AwsContext> for SigningCertificates {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn stage(&self) -> Stage {
-        Stage::Dependent
-    }
-    fn collect<'a>(&'a self, ctx: &'a AwsContext) -> BoxFuture<'a, Result<RowSet, CollectorError>> {
-        Box::pin(collect(ctx))
-    }
-}
+crate::collector!(
+    SigningCertificates,
+    AwsContext,
+    NAME,
+    Stage::Dependent,
+    collect
+);
 
 async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
     let users = ctx.users(NAME).await?;
@@ -46,18 +41,18 @@ async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
         |user: UserRef| {
             let iam = iam.clone();
             async move {
-                let certs: Vec<_> = match iam
-                    .list_signing_certificates()
-                    .user_name(&user.name)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                {
-                    Ok(c) => c,
-                    Err(e) if is_no_such_entity(&e) => return Ok(RowSet::default()),
-                    Err(e) => return Err(classify("ListSigningCertificates", e)),
+                let Some(certs) = of_user(
+                    "ListSigningCertificates",
+                    iam.list_signing_certificates()
+                        .user_name(&user.name)
+                        .into_paginator()
+                        .items()
+                        .send()
+                        .try_collect()
+                        .await,
+                )?
+                else {
+                    return Ok(RowSet::default());
                 };
                 let mut rows = RowSet::default();
                 for c in certs {

@@ -5,29 +5,18 @@
 //! it grants nothing until the policies change, which the next scan sees.
 
 use aws_sdk_iam::types::EncodingType;
-use futures::future::BoxFuture;
 use nhiscope_engine::model::{CredentialRow, RowSet};
 
 use crate::aws::context::{micros, AwsContext, UserRef};
-use crate::aws::errors::{classify, is_no_such_entity};
+use crate::aws::errors::{classify, is_no_such_entity, of_user};
 use crate::aws::per_user::for_each_user;
-use crate::collector::{Collector, CollectorError, Stage};
+use crate::collector::{CollectorError, Stage};
 
 pub struct SshPublicKeys;
 
 const NAME: &str = "ssh_public_keys";
 
-impl Collector<AwsContext> for SshPublicKeys {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn stage(&self) -> Stage {
-        Stage::Dependent
-    }
-    fn collect<'a>(&'a self, ctx: &'a AwsContext) -> BoxFuture<'a, Result<RowSet, CollectorError>> {
-        Box::pin(collect(ctx))
-    }
-}
+crate::collector!(SshPublicKeys, AwsContext, NAME, Stage::Dependent, collect);
 
 async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
     let users = ctx.users(NAME).await?;
@@ -45,18 +34,18 @@ async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
     for_each_user(wanted, ctx.concurrency, |user: UserRef| {
         let iam = iam.clone();
         async move {
-            let keys: Vec<_> = match iam
-                .list_ssh_public_keys()
-                .user_name(&user.name)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-            {
-                Ok(k) => k,
-                Err(e) if is_no_such_entity(&e) => return Ok(RowSet::default()),
-                Err(e) => return Err(classify("ListSSHPublicKeys", e)),
+            let Some(keys) = of_user(
+                "ListSSHPublicKeys",
+                iam.list_ssh_public_keys()
+                    .user_name(&user.name)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await,
+            )?
+            else {
+                return Ok(RowSet::default());
             };
             let mut rows = RowSet::default();
             for k in keys {
