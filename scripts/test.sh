@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 CACHE="${NHISCOPE_CACHE:-$HOME/.cache/nhiscope}"
 VENV="$CACHE/moto-venv"
 mkdir -p "$CACHE"
-if ! "$VENV/bin/python" -c "import moto, boto3, cryptography, werkzeug" 2>/dev/null; then
-  echo "==> installing moto[server] into $VENV"
+if ! "$VENV/bin/python" -c "import moto, boto3, cryptography, werkzeug, duckdb" 2>/dev/null; then
+  echo "==> installing moto[server] (and DuckDB's own client, to open our store file) into $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.5' boto3 cryptography
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.5' boto3 cryptography duckdb
 fi
 export NHISCOPE_TEST_PYTHON="$VENV/bin/python"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"

@@ -61,6 +61,24 @@ fn demo_loads_a_labelled_estate_and_the_inventory_reads_it() {
         "owned roles are filtered out: {table}"
     );
 
+    // The store opens in DuckDB's own client, views and macros included.
+    let out = std::process::Command::new(harness::python())
+        .arg("-c")
+        .arg(
+            "import sys,duckdb;c=duckdb.connect(sys.argv[1],read_only=True);\
+             print(c.sql(\"select count(*) from current_identities where kind='user'\").fetchall()[0][0]);\
+             print(c.sql(\"select count(*) from identities_as_of(TIMESTAMP '2000-01-01')\").fetchall()[0][0])",
+        )
+        .arg(&store)
+        .output()
+        .expect("duckdb client");
+    assert!(out.status.success(), "{}", harness::stderr(&out));
+    let counts: Vec<usize> = harness::stdout(&out)
+        .lines()
+        .map(|l| l.trim().parse().expect("count"))
+        .collect();
+    assert_eq!(counts, vec![users.len(), 0]);
+
     // History: two demo snapshots, diff between them.
     let out = harness::nhiscope(&store, &["scans", "list", "--format", "json"]);
     let scans: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
