@@ -67,7 +67,7 @@ pub fn run(args: &DemoArgs, store_path: &Path) -> Result<ExitCode> {
         limit: Some(5),
         ..Default::default()
     })?;
-    outln!("\nMachine users without an owner (first 5):");
+    outln!("\nUsers without an owner candidate (first 5):");
     output::batches(Format::Table, &unowned)?;
     let diff = store.diff(before, after)?;
     outln!(

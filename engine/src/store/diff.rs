@@ -75,7 +75,8 @@ fn diff_sql(table: Table) -> String {
          SELECT CASE WHEN a.scan_id IS NULL THEN 'added' WHEN b.scan_id IS NULL THEN 'removed'
                      ELSE 'changed' END AS change,
                 concat_ws(' | ', {key}) AS key,
-                list_filter([{changed}], x -> x IS NOT NULL) AS columns
+                CASE WHEN a.scan_id IS NULL OR b.scan_id IS NULL THEN []::VARCHAR[]
+                     ELSE list_filter([{changed}], x -> x IS NOT NULL) END AS columns
          FROM a FULL OUTER JOIN b ON a.collector = b.collector AND {on}
          WHERE a.scan_id IS NULL OR b.scan_id IS NULL OR {any}
          ORDER BY 1, 2",

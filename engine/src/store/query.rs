@@ -87,12 +87,13 @@ impl Store {
                    FROM c WHERE identity_id IS NOT NULL GROUP BY tenant, identity_id),
             os AS (SELECT tenant, identity_id, string_agg(DISTINCT owner, ', ' ORDER BY owner) AS owners
                    FROM o GROUP BY tenant, identity_id)
-            SELECT i.provider, i.tenant, i.kind, i.name, i.identity_id, i.created_at,
-                   greatest(i.last_used_at, cs.credential_last_used) AS last_used_at,
+            SELECT i.provider, i.tenant, i.kind, i.name, i.identity_id,
+                   date_trunc('second', i.created_at) AS created_at,
+                   date_trunc('second', greatest(i.last_used_at, cs.credential_last_used)) AS last_used_at,
                    coalesce(cs.active_keys, 0) AS active_keys,
                    coalesce(cs.access_keys, 0) AS access_keys,
                    coalesce(cs.console_access, false) AS console_access,
-                   cs.oldest_active_key, os.owners
+                   date_trunc('second', cs.oldest_active_key) AS oldest_active_key, os.owners
             FROM i LEFT JOIN cs ON cs.tenant = i.tenant AND cs.identity_id = i.identity_id
                    LEFT JOIN os ON os.tenant = i.tenant AND os.identity_id = i.identity_id
             WHERE ($3::VARCHAR IS NULL OR i.provider = $3)
@@ -126,8 +127,10 @@ impl Store {
         let sql = format!(
             "WITH {SNAPSHOT_CTES}
             SELECT c.provider, c.tenant, c.kind, c.credential_id, i.name AS holder, c.status,
-                   c.created_at, c.last_used_at, c.last_used_service, c.last_used_region,
-                   c.expires_at, c.fingerprint
+                   date_trunc('second', c.created_at) AS created_at,
+                   date_trunc('second', c.last_used_at) AS last_used_at,
+                   c.last_used_service, c.last_used_region,
+                   date_trunc('second', c.expires_at) AS expires_at, c.fingerprint
             FROM c LEFT JOIN i ON i.tenant = c.tenant AND i.identity_id = c.identity_id
             WHERE ($3::VARCHAR IS NULL OR c.provider = $3)
               AND ($4::VARCHAR IS NULL OR c.tenant = $4)
