@@ -32,6 +32,7 @@ def main():
     ap.add_argument("--users", type=int, default=2000)
     ap.add_argument("--roles", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--max-attempts", type=int, default=6)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--prowler", help="path to a prowler executable: also scan the same estate with "
                                       "`prowler aws --service iam` (AWS_ENDPOINT_URL pointed at moto)")
@@ -56,7 +57,7 @@ def main():
                 store = f"{tmp}/bench-{run}.duckdb"
                 start = time.time()
                 proc = subprocess.Popen([a.nhiscope, "-q", "--store", store, "scan", "aws", "--endpoint-url", endpoint,
-                                         "--concurrency", str(a.concurrency)], env=env, stdout=subprocess.PIPE, text=True)
+                                         "--concurrency", str(a.concurrency), "--max-attempts", str(a.max_attempts)], env=env, stdout=subprocess.PIPE, text=True)
                 _, status, usage = os.wait4(proc.pid, 0)
                 wall = time.time() - start
                 out = proc.stdout.read()
@@ -67,6 +68,8 @@ def main():
                 if run == 0:
                     print("  calls by action: " + ", ".join(f"{k} {v}" for k, v in sorted(calls["calls"].items())))
                     print("  " + out.strip().replace("\n", "\n  "))
+                    show = subprocess.run([a.nhiscope, "--store", store, "scans", "show", "1"], capture_output=True, text=True)
+                    print("  " + show.stdout.strip().replace("\n", "\n  "))
             if a.prowler:
                 control(endpoint, "/_nhiscope/calls/reset", {})
                 penv = dict(env, AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION="us-east-1")
