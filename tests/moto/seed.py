@@ -40,7 +40,9 @@ class Seeder:
         self.sts = boto3.client("sts", endpoint_url=endpoint, config=CFG, **self.session)
         self.account = self.sts.get_caller_identity()["Account"]
         self.m = {"account": self.account, "users": [], "roles": [], "groups": [], "policies": [],
-                  "oidc": [], "saml": [], "server_certs": []}
+                  "oidc": [], "saml": [], "server_certs": [],
+                  # Secret values the estate holds: the store must never contain any of them.
+                  "secrets": ["Demo-Password-1!"]}
         self._rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
     def clock(self, days_ago):
@@ -144,6 +146,7 @@ class Seeder:
             key_age = self.rng.randint(0, age)
             self.clock(key_age)
             k = self.iam.create_access_key(UserName=name)["AccessKey"]
+            self.m["secrets"].append(k["SecretAccessKey"])
             key = {"id": k["AccessKeyId"], "status": "active", "age_days": key_age, "used": False}
             if self.rng.random() < 0.15:
                 self.iam.update_access_key(UserName=name, AccessKeyId=k["AccessKeyId"], Status="Inactive")
@@ -272,6 +275,7 @@ class Seeder:
         self.m["saml"].append(s["SAMLProviderArn"])
         key_pem = self._rsa.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                           serialization.NoEncryption()).decode()
+        self.m["secrets"].append(key_pem.splitlines()[1])
         self.iam.upload_server_certificate(ServerCertificateName="legacy-elb", CertificateBody=self.cert("legacy.example.com"),
                                            PrivateKey=key_pem, Path="/cloudfront/")
         self.m["server_certs"].append("legacy-elb")
