@@ -1,7 +1,7 @@
 //! Scan lifecycle and history. A scan is a snapshot of one source (an AWS account, a tenant,
 //! an org): `begin` → `write_collection` + `record_collector` per collector → `finish`.
 
-use duckdb::{params, OptionalExt};
+use duckdb::params;
 use serde::Serialize;
 
 use super::{Result, Store, StoreError};
@@ -246,13 +246,28 @@ impl Store {
 
     /// Scan history, newest first, optionally for one source.
     pub fn scans(&self, source: Option<&str>, limit: usize) -> Result<Vec<ScanRecord>> {
-        let mut stmt = self.conn.prepare(
+        self.scan_rows(
+            "(?1::VARCHAR IS NULL OR source = ?1) ORDER BY scan_id DESC LIMIT ?2",
+            params![source, limit as i64],
+        )
+    }
+
+    /// One scan with its collectors.
+    pub fn scan(&self, scan_id: i64) -> Result<ScanRecord> {
+        self.scan_rows("scan_id = ?1", params![scan_id])?
+            .pop()
+            .ok_or(StoreError::ScanNotFound(scan_id))
+    }
+
+    /// Scans matching `filter` (a fixed SQL condition of this module), with their collectors.
+    fn scan_rows(&self, filter: &str, args: &[&dyn duckdb::ToSql]) -> Result<Vec<ScanRecord>> {
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT scan_id, source, provider, tenant, epoch_us(started_at), epoch_us(finished_at),
                     status, api_calls, tool_version
-             FROM scans WHERE (?1::VARCHAR IS NULL OR source = ?1) ORDER BY scan_id DESC LIMIT ?2",
-        )?;
+             FROM scans WHERE {filter}"
+        ))?;
         let mut out = stmt
-            .query_map(params![source, limit as i64], |r| {
+            .query_map(args, |r| {
                 let status: String = r.get(6)?;
                 Ok(ScanRecord {
                     scan_id: r.get(0)?,
@@ -272,24 +287,5 @@ impl Store {
             scan.collectors = self.collectors_of(scan.scan_id)?;
         }
         Ok(out)
-    }
-
-    /// One scan with its collectors.
-    pub fn scan(&self, scan_id: i64) -> Result<ScanRecord> {
-        let found: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT source FROM scans WHERE scan_id = ?",
-                params![scan_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(source) = found else {
-            return Err(StoreError::ScanNotFound(scan_id));
-        };
-        self.scans(Some(&source), usize::MAX >> 1)?
-            .into_iter()
-            .find(|s| s.scan_id == scan_id)
-            .ok_or(StoreError::ScanNotFound(scan_id))
     }
 }
