@@ -1,6 +1,6 @@
 //! Everything a collector needs for one account: the SDK configuration, per-collector IAM
 //! clients with call counters, the scan time, and the results the bulk stage shares with the
-//! dependent one (user list, credential report, virtual MFA devices).
+//! dependent one (user list, credential report, CodeCommit reach).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
@@ -28,8 +28,6 @@ pub struct Shared {
     pub users: tokio::sync::OnceCell<Vec<UserRef>>,
     /// The credential report, when it could be had.
     pub report: OnceLock<CredentialReport>,
-    /// Serial numbers of virtual MFA devices, by user ARN.
-    pub virtual_mfa: OnceLock<HashMap<String, Vec<String>>>,
     /// Users whose policies may reach CodeCommit's Git operations (the only use of IAM SSH
     /// keys), from authorization details.
     pub codecommit_users: OnceLock<HashSet<String>>,
@@ -132,15 +130,6 @@ impl AwsContext {
         self.owner_tag_keys
             .iter()
             .any(|o| super::credential_report::normalise_name(o) == k)
-    }
-
-    /// Users known to have a virtual MFA device.
-    pub fn users_with_virtual_mfa(&self) -> HashSet<&str> {
-        self.shared
-            .virtual_mfa
-            .get()
-            .map(|m| m.keys().map(String::as_str).collect())
-            .unwrap_or_default()
     }
 }
 

@@ -2,7 +2,7 @@
 //! is assigned to), then `ListMFADevices` only for users the credential report shows with MFA
 //! but no virtual device (hardware and FIDO devices). Unassigned virtual devices are kept too.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use nhiscope_engine::model::{CredentialRow, RowSet};
 
@@ -45,14 +45,12 @@ async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
         .await
         .map_err(|e| classify("ListVirtualMFADevices", e))?;
     let mut rows = RowSet::default();
-    let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+    // Users holding a virtual device need no per-user call.
+    let mut with_virtual: HashSet<String> = HashSet::new();
     for d in &virtual_devices {
         let user = d.user.as_ref().map(|u| u.arn.clone());
         if let Some(u) = &user {
-            by_user
-                .entry(u.clone())
-                .or_default()
-                .push(d.serial_number.clone());
+            with_virtual.insert(u.clone());
         }
         rows.credentials.push(device(
             &d.serial_number,
@@ -65,7 +63,7 @@ async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
     let report = ctx.shared.report.get().map(|r| r.by_arn());
     let others: Vec<&UserRef> = users
         .iter()
-        .filter(|u| !by_user.contains_key(&u.arn))
+        .filter(|u| !with_virtual.contains(&u.arn))
         .filter(|u| match report.as_ref() {
             None => true,
             Some(m) => m
@@ -73,7 +71,6 @@ async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
                 .is_none_or(|r| r.mfa_active != Some(false)),
         })
         .collect();
-    let _ = ctx.shared.virtual_mfa.set(by_user);
     let more = for_each_user(
         others.into_iter().cloned(),
         ctx.concurrency,
@@ -114,7 +111,7 @@ async fn collect(ctx: &AwsContext) -> Result<RowSet, CollectorError> {
     .await?;
     rows.append(more);
     // A device can be both listed as virtual and per user: keep one row per serial.
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     rows.credentials
         .retain(|c| seen.insert(c.credential_id.clone()));
     Ok(rows)
