@@ -41,8 +41,8 @@ pub struct AwsContext {
     pub now: Micros,
     /// Concurrent requests per per-identity collector.
     pub concurrency: usize,
-    /// Tag keys (compared case- and punctuation-insensitively) that name an owner.
-    pub owner_tag_keys: Vec<String>,
+    /// Tag keys that name an owner, normalised once (case and punctuation ignored).
+    owner_tag_keys: HashSet<String>,
     /// List SSH keys of every user, not only of users who may reach CodeCommit.
     pub ssh_keys_all_users: bool,
     sdk: SdkConfig,
@@ -64,7 +64,10 @@ impl AwsContext {
             partition,
             now,
             concurrency: concurrency.max(1),
-            owner_tag_keys,
+            owner_tag_keys: owner_tag_keys
+                .iter()
+                .map(|k| super::credential_report::normalise_name(k))
+                .collect(),
             ssh_keys_all_users: false,
             sdk,
             counters: Mutex::new(HashMap::new()),
@@ -126,10 +129,8 @@ impl AwsContext {
 
     /// Returns true if `key` names an owner (`owner`, `Owner`, `team`, `created-by`...).
     pub fn is_owner_tag(&self, key: &str) -> bool {
-        let k = super::credential_report::normalise_name(key);
         self.owner_tag_keys
-            .iter()
-            .any(|o| super::credential_report::normalise_name(o) == k)
+            .contains(&super::credential_report::normalise_name(key))
     }
 }
 
