@@ -23,6 +23,12 @@ pub struct Cli {
     /// Only errors; no progress bars.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Extra rule directory (repeatable); rules with a built-in id replace the built-in one.
+    #[arg(long = "rules", global = true, value_name = "DIR")]
+    pub rules_dirs: Vec<PathBuf>,
+    /// Evaluate rules as if at this time (RFC 3339 or date; default: now).
+    #[arg(long, global = true, value_name = "TIME")]
+    pub now: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -43,6 +49,161 @@ pub enum Command {
     },
     /// Load the bundled demo estate (clearly labelled demo data) and show its inventory.
     Demo(DemoArgs),
+    /// The rule pack: list, check (plan every rule), test (run fixtures).
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+    /// Evaluate every rule over the current state (recording the finding lifecycle), or over
+    /// a past state with --as-of (printed only).
+    Evaluate(EvaluateArgs),
+    /// Stored findings: list and export, or suppress / unsuppress / show one.
+    Findings(FindingsArgs),
+    /// Benchmarks that print figures (not tests).
+    Bench {
+        #[command(subcommand)]
+        action: BenchAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchAction {
+    /// Generate a synthetic estate into the store (unless it already holds one) and time the
+    /// full rule pack over it; prints wall time per phase and peak RSS.
+    Rules {
+        #[arg(long, default_value_t = 1_000_000)]
+        identities: i64,
+        #[arg(long, default_value_t = 3_000_000)]
+        credentials: i64,
+        #[arg(long, default_value_t = 10_000_000)]
+        grants: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// The loaded rules with their parameters.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Plan every rule against the model schema; errors name file and line.
+    Check,
+    /// Run each rule's fixture (`tests/<id>.toml` beside the rules) and compare.
+    Test,
+}
+
+/// Severity threshold for `--fail-on` and `--severity`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SeverityArg {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl SeverityArg {
+    pub fn severity(self) -> nhiscope_engine::rules::Severity {
+        use nhiscope_engine::rules::Severity;
+        match self {
+            SeverityArg::Info => Severity::Info,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FindingFormat {
+    Table,
+    Json,
+    Csv,
+    /// SARIF 2.1.0 (code-scanning UIs).
+    Sarif,
+    /// OCSF Detection Finding events, one JSON object per line (SIEMs).
+    Ocsf,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Evaluate the state as of this time instead of the current state (nothing recorded).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    #[arg(long, value_enum, default_value_t = FindingFormat::Table)]
+    pub format: FindingFormat,
+    /// Exit 3 when an open, unsuppressed finding has at least this severity.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<SeverityArg>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct FindingsArgs {
+    #[command(subcommand)]
+    pub action: Option<FindingsAction>,
+    /// Statuses to list: open, suppressed, resolved, or all (default: open,suppressed).
+    #[arg(long, value_delimiter = ',')]
+    pub status: Vec<String>,
+    /// Minimum severity.
+    #[arg(long, value_enum)]
+    pub severity: Option<SeverityArg>,
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// OWASP NHI category (NHI1..NHI10).
+    #[arg(long)]
+    pub owasp: Option<String>,
+    #[arg(long)]
+    pub provider: Option<String>,
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Substring of the resource or identity.
+    #[arg(long, short = 's')]
+    pub search: Option<String>,
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, value_enum, default_value_t = FindingFormat::Table)]
+    pub format: FindingFormat,
+    /// Exit 3 when an open, unsuppressed finding has at least this severity.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<SeverityArg>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindingsAction {
+    /// Suppress one finding (by id) or a rule on a resource pattern, with a reason.
+    Suppress {
+        /// The finding id (F-...).
+        finding: Option<String>,
+        /// Suppress this rule (or `*`) instead of one finding...
+        #[arg(long, conflicts_with = "finding")]
+        rule: Option<String>,
+        /// ...on resources matching this pattern (`*` wildcards; default all).
+        #[arg(long, requires = "rule")]
+        resource: Option<String>,
+        #[arg(long)]
+        reason: String,
+        /// Who decided (default: $USER).
+        #[arg(long)]
+        author: Option<String>,
+        /// When the suppression lapses (RFC 3339 or date).
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// Revoke a suppression: its findings show as open again.
+    Unsuppress {
+        suppression_id: i64,
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// One finding with its evidence, remediation and lifecycle events.
+    Show {
+        finding: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +241,12 @@ pub struct AwsArgs {
     /// Print API calls per operation after the scan.
     #[arg(long)]
     pub show_calls: bool,
+    /// Do not evaluate the rules after the scan.
+    #[arg(long)]
+    pub no_rules: bool,
+    /// Exit 3 when an open, unsuppressed finding has at least this severity.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<SeverityArg>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use nhiscope_engine::rules::ParamOverrides;
 use nhiscope_scanners::aws::AwsOptions;
 use serde::Deserialize;
 
@@ -15,7 +16,51 @@ pub struct Config {
     pub version: Option<u32>,
     /// Store file.
     pub store: Option<PathBuf>,
+    /// The file this configuration was read from.
+    #[serde(skip)]
+    pub origin: Option<PathBuf>,
     pub aws: AwsOptions,
+    pub rules: RulesConfig,
+    /// Reviewed findings, kept in the repository with the config.
+    pub suppressions: Vec<SuppressionConfig>,
+}
+
+/// `[rules]`: which rules load and their parameters.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// Load the built-in pack.
+    pub builtin: bool,
+    /// Extra rule directories (relative to the working directory).
+    pub dirs: Vec<PathBuf>,
+    /// Rule ids not to evaluate.
+    pub disabled: Vec<String>,
+    /// `[rules.params."<rule id>"]` tables overriding parameter defaults.
+    pub params: ParamOverrides,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            builtin: true,
+            dirs: Vec::new(),
+            disabled: Vec::new(),
+            params: ParamOverrides::default(),
+        }
+    }
+}
+
+/// `[[suppressions]]`: one finding (`finding = "F-..."`) or a rule (or `"*"`) on a resource
+/// pattern, with a reason, an author and an optional expiry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressionConfig {
+    pub finding: Option<String>,
+    pub rule: Option<String>,
+    pub resource: Option<String>,
+    pub reason: String,
+    pub author: String,
+    pub expires: Option<String>,
 }
 
 impl Config {
@@ -33,12 +78,29 @@ impl Config {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
-        Config::parse(&text).with_context(|| format!("invalid config {}", path.display()))
+        let mut config =
+            Config::parse(&text).with_context(|| format!("invalid config {}", path.display()))?;
+        config.origin = Some(path);
+        Ok(config)
     }
 
     /// Parses configuration text.
     pub fn parse(text: &str) -> anyhow::Result<Config> {
         let config: Config = toml::from_str(text)?;
+        for (i, s) in config.suppressions.iter().enumerate() {
+            anyhow::ensure!(
+                s.finding.is_some() != s.rule.is_some(),
+                "[[suppressions]] #{}: give either `finding` or `rule` (with an optional `resource` pattern)",
+                i + 1
+            );
+            if let Some(e) = &s.expires {
+                anyhow::ensure!(
+                    nhiscope_engine::time::parse(e).is_some(),
+                    "[[suppressions]] #{}: `expires` {e:?} is not a date or RFC 3339 time",
+                    i + 1
+                );
+            }
+        }
         if let Some(v) = config.version {
             anyhow::ensure!(
                 v == 1,

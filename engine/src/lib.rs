@@ -6,10 +6,22 @@
 //! - [`store`]: the DuckDB store: migrations, snapshot writes through the Arrow appender,
 //!   current / as-of views, scan history and diffs.
 //!
-//! Only this crate knows DuckDB (and, later, DataFusion). Time is always a parameter.
+//! - [`policy`]: IAM policy analysis (action matching, the sensitive-action catalogue,
+//!   privilege-escalation paths), shared by scanners and rules.
+//! - [`rules`]: rule files (metadata, params, SQL), loading and fixtures.
+//! - [`analysis`]: DataFusion sessions over a snapshot: model tables streamed from DuckDB, IAM
+//!   SQL functions, derived tables, rule evaluation.
+//! - [`findings`]: the finding type and its stable id.
+//!
+//! Only this crate knows DuckDB and DataFusion. Time is always a parameter.
 
+pub mod analysis;
+pub mod findings;
 pub mod model;
+pub mod policy;
+pub mod rules;
 pub mod store;
+pub mod synthetic;
 pub mod time;
 
 pub use model::{RowSet, Table};

@@ -2,6 +2,7 @@
 //! DuckDB `TIMESTAMP` (naive, always UTC). `now` is always passed in, never read here.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
 
 /// UTC microseconds since the Unix epoch.
 pub type Micros = i64;
@@ -55,6 +56,24 @@ pub fn parse(text: &str) -> Option<Micros> {
             .map(|t| t.and_utc().timestamp_micros());
     }
     None
+}
+
+/// Deserialises an optional timestamp written as micros or as text [`parse`] accepts (rule
+/// fixtures and hand-written inputs use dates).
+pub fn de_opt_micros<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Micros>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Micros(i64),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Micros(m)) => Ok(Some(m)),
+        Some(Raw::Text(t)) => parse(&t)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a timestamp: {t:?}"))),
+    }
 }
 
 #[cfg(test)]

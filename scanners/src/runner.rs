@@ -83,10 +83,12 @@ pub async fn run_scan<Ctx: CallCounting + Sync>(
                 api_calls: ctx.calls_of(name),
                 duration_ms: elapsed.as_millis() as i64,
                 error: None,
+                tables: Vec::new(),
             };
             match result {
                 Ok(rows) => {
                     record.items = rows.len() as i64;
+                    record.tables = rows.table_names().into_iter().map(str::to_string).collect();
                     rows_written += rows.len();
                     let stamp = Stamp {
                         scan_id,

@@ -6,12 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use nhiscope_engine::model::Stamp;
-use nhiscope_engine::store::{CollectorRecord, CollectorStatus, InventoryFilter, Snapshot};
+use nhiscope_engine::store::{CollectorRecord, InventoryFilter, Snapshot};
 use nhiscope_engine::time::DAY;
 use nhiscope_engine::Store;
 
-use super::now;
+use nhiscope_engine::rules::RuleSet;
+
 use crate::cli::{DemoArgs, Format};
+use crate::config::Config;
 use crate::demo_estate;
 use crate::output;
 
@@ -30,14 +32,7 @@ pub fn load(store: &mut Store, now: i64) -> Result<(i64, i64)> {
         store.write_collection(&stamp, &rows)?;
         store.record_collector(
             id,
-            &CollectorRecord {
-                collector: demo_estate::COLLECTOR.into(),
-                status: CollectorStatus::Ok,
-                items: rows.len() as i64,
-                api_calls: 0,
-                duration_ms: 0,
-                error: None,
-            },
+            &CollectorRecord::ok(demo_estate::COLLECTOR, &rows, 0, 0),
         )?;
         store.finish_scan(id, at + 1_000_000, Some(0), Some("{\"demo\":true}"))?;
         ids.push(id);
@@ -45,7 +40,13 @@ pub fn load(store: &mut Store, now: i64) -> Result<(i64, i64)> {
     Ok((ids[0], ids[1]))
 }
 
-pub fn run(args: &DemoArgs, store_path: &Path) -> Result<ExitCode> {
+pub fn run(
+    args: &DemoArgs,
+    store_path: &Path,
+    config: &Config,
+    rules: &RuleSet,
+    now: i64,
+) -> Result<ExitCode> {
     if args.fresh && store_path.exists() {
         std::fs::remove_file(store_path)
             .with_context(|| format!("cannot remove {}", store_path.display()))?;
@@ -53,7 +54,7 @@ pub fn run(args: &DemoArgs, store_path: &Path) -> Result<ExitCode> {
     }
     let mut store =
         Store::open(store_path).with_context(|| format!("store {}", store_path.display()))?;
-    let (before, after) = load(&mut store, now())?;
+    let (before, after) = load(&mut store, now)?;
     outln!(
         "DEMO DATA — a fictitious AWS account (source {}), not a scan of yours.",
         demo_estate::SOURCE
@@ -74,7 +75,18 @@ pub fn run(args: &DemoArgs, store_path: &Path) -> Result<ExitCode> {
         "\nChanges during the demo week (scan {before} → {after}): {} differences",
         diff.entries.len()
     );
+    let (eval, summary) = super::evaluate::evaluate_current(&mut store, rules, config, now)?;
+    outln!();
+    super::evaluate::print_summary(&eval, &summary)?;
+    let top = store.findings(
+        &nhiscope_engine::store::FindingFilter {
+            limit: Some(8),
+            ..Default::default()
+        },
+        now,
+    )?;
+    super::findings::print(&top, crate::cli::FindingFormat::Table, rules)?;
     let store_flag = format!("--store {}", store_path.display());
-    outln!("\nNext:\n  nhiscope {store_flag} inventory --search ci-deploy\n  nhiscope {store_flag} inventory --credentials --kind access_key\n  nhiscope {store_flag} scans diff {before} {after}\n  duckdb {}   # the store opens in the DuckDB CLI", store_path.display());
+    outln!("\nNext:\n  nhiscope {store_flag} inventory --search ci-deploy\n  nhiscope {store_flag} inventory --credentials --kind access_key\n  nhiscope {store_flag} scans diff {before} {after}\n  nhiscope {store_flag} findings --severity high\n  duckdb {}   # the store opens in the DuckDB CLI", store_path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,11 @@
 //! One module per subcommand; [`run`] dispatches.
 
+mod bench;
 mod demo;
+mod evaluate;
+mod findings;
 mod inventory;
+mod rules;
 mod scan;
 mod scans;
 
@@ -16,6 +20,8 @@ use crate::config::Config;
 
 /// Exit code when a scan was partial or failed (the data that was collected is stored).
 pub const EXIT_PARTIAL: u8 = 2;
+/// Exit code when `--fail-on` finds an open finding at or above the threshold.
+pub const EXIT_FINDINGS: u8 = 3;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
@@ -27,20 +33,39 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Store::open_read_only(&store_path)
             .with_context(|| format!("store {}", store_path.display()))
     };
+    let now = match &cli.now {
+        Some(text) => nhiscope_engine::time::parse(text)
+            .with_context(|| format!("--now {text:?}: expected RFC 3339 or a date"))?,
+        None => now(),
+    };
+    let rule_set = || rules::load(&config, &cli.rules_dirs);
     match cli.command {
-        Command::Scan { provider } => scan::run(provider, &config, open()?, cli.quiet),
+        Command::Scan { provider } => {
+            scan::run(provider, &config, open()?, cli.quiet, &rule_set, now)
+        }
+        Command::Rules { action } => rules::run(action, &config, &cli.rules_dirs, now),
+        Command::Evaluate(args) => evaluate::run(&args, &config, &rule_set()?, &store_path, now),
+        Command::Findings(args) => findings::run(&args, &rule_set()?, &store_path, now),
+        Command::Bench { action } => bench::run(action, &rule_set()?, &store_path, now),
         Command::Inventory(args) => {
             let snapshot = snapshot(&args.snapshot)?;
             inventory::run(&args, snapshot, &read()?)
         }
         Command::Scans { action } => scans::run(action, &read()?),
-        Command::Demo(args) => demo::run(&args, &store_path),
+        Command::Demo(args) => demo::run(&args, &store_path, &config, &rule_set()?, now),
     }
 }
 
 /// The current time in micros: the one place the CLI reads the clock.
 pub fn now() -> i64 {
     nhiscope_engine::time::from_datetime(chrono::Utc::now())
+}
+
+/// A runtime for the async parts (scanners, DataFusion).
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// Resolves `--as-of` / `--scan` into a snapshot selection.

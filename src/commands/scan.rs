@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use nhiscope_engine::rules::RuleSet;
 use nhiscope_engine::store::{CollectorStatus, ScanStatus};
 use nhiscope_engine::Store;
 use nhiscope_scanners::aws::{self, AssumeRole};
@@ -13,13 +14,30 @@ use crate::cli::{AwsArgs, ScanProvider};
 use crate::config::Config;
 use crate::progress::Bars;
 
-pub fn run(provider: ScanProvider, config: &Config, store: Store, quiet: bool) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    match provider {
-        ScanProvider::Aws(args) => runtime.block_on(scan_aws(args, config, store, quiet)),
+pub fn run(
+    provider: ScanProvider,
+    config: &Config,
+    store: Store,
+    quiet: bool,
+    rules: &dyn Fn() -> Result<RuleSet>,
+    now: i64,
+) -> Result<ExitCode> {
+    let ScanProvider::Aws(args) = provider;
+    // Rules load before the scan so a broken rule file fails fast.
+    let rule_set = if args.no_rules { None } else { Some(rules()?) };
+    let (no_rules, fail_on) = (args.no_rules, args.fail_on);
+    let runtime = super::runtime()?;
+    let (code, mut store) = runtime.block_on(scan_aws(args, config, store, quiet))?;
+    drop(runtime);
+    let Some(rule_set) = rule_set.filter(|_| !no_rules) else {
+        return Ok(code);
+    };
+    let (eval, summary) = super::evaluate::evaluate_current(&mut store, &rule_set, config, now)?;
+    super::evaluate::print_summary(&eval, &summary)?;
+    if let Some(failing) = super::evaluate::fail_on(&store, fail_on, now)? {
+        return Ok(failing);
     }
+    Ok(code)
 }
 
 fn options(args: &AwsArgs, config: &Config) -> aws::AwsOptions {
@@ -55,7 +73,7 @@ async fn scan_aws(
     config: &Config,
     mut store: Store,
     quiet: bool,
-) -> Result<ExitCode> {
+) -> Result<(ExitCode, Store)> {
     let opts = options(&args, config);
     let (targets, errors) = aws::targets(&opts).await;
     let mut clean = errors.is_empty();
@@ -99,9 +117,10 @@ async fn scan_aws(
         eprintln!("error: no AWS account to scan");
         clean = false;
     }
-    Ok(if clean {
+    let code = if clean {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_PARTIAL)
-    })
+    };
+    Ok((code, store))
 }

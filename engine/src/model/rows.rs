@@ -2,12 +2,15 @@
 //! Secret values have no field here: credentials carry identifiers, fingerprints and redacted
 //! prefixes only.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::time::de_opt_micros;
 
 use crate::time::Micros;
 
 /// A non-human (or human) identity: user, role, group, service account, app, key holder.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct IdentityRow {
     /// Native id: ARN, objectId, service-account email, node id.
     pub identity_id: String,
@@ -19,8 +22,10 @@ pub struct IdentityRow {
     pub unique_id: Option<String>,
     pub path: Option<String>,
     pub display_name: Option<String>,
+    #[serde(deserialize_with = "de_opt_micros")]
     pub created_at: Option<Micros>,
     pub permissions_boundary: Option<String>,
+    #[serde(deserialize_with = "de_opt_micros")]
     pub last_used_at: Option<Micros>,
     pub last_used_region: Option<String>,
     pub last_used_service: Option<String>,
@@ -32,7 +37,8 @@ pub struct IdentityRow {
 }
 
 /// A credential: access key, password, client secret, certificate, SA key, PAT, SSH key...
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct CredentialRow {
     /// Identifier of the credential (never its secret value).
     pub credential_id: String,
@@ -43,8 +49,11 @@ pub struct CredentialRow {
     pub kind: String,
     /// active, inactive, expired, unknown.
     pub status: String,
+    #[serde(deserialize_with = "de_opt_micros")]
     pub created_at: Option<Micros>,
+    #[serde(deserialize_with = "de_opt_micros")]
     pub expires_at: Option<Micros>,
+    #[serde(deserialize_with = "de_opt_micros")]
     pub last_used_at: Option<Micros>,
     pub last_used_service: Option<String>,
     pub last_used_region: Option<String>,
@@ -55,7 +64,8 @@ pub struct CredentialRow {
 }
 
 /// A policy: managed (customer or provider), inline, or a role definition.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct PolicyRow {
     pub policy_id: String,
     pub name: String,
@@ -67,13 +77,16 @@ pub struct PolicyRow {
     pub attachment_count: Option<i64>,
     /// The (default version) document as JSON text.
     pub document: Option<String>,
+    #[serde(deserialize_with = "de_opt_micros")]
     pub created_at: Option<Micros>,
+    #[serde(deserialize_with = "de_opt_micros")]
     pub updated_at: Option<Micros>,
     pub description: Option<String>,
 }
 
 /// One statement of one policy reaching one identity: identity → policy → actions/resources.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct GrantRow {
     pub identity_id: String,
     pub policy_id: String,
@@ -94,7 +107,8 @@ pub struct GrantRow {
 }
 
 /// Who may assume / federate into / impersonate an identity, one row per principal.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct TrustRow {
     pub identity_id: String,
     pub statement_index: i64,
@@ -110,7 +124,8 @@ pub struct TrustRow {
 }
 
 /// An owner candidate for an identity, with where the claim comes from.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct OwnershipRow {
     pub identity_id: String,
     pub owner: String,
@@ -120,7 +135,8 @@ pub struct OwnershipRow {
 }
 
 /// A tag or label on any resource.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct TagRow {
     pub resource_id: String,
     pub key: String,
@@ -128,7 +144,8 @@ pub struct TagRow {
 }
 
 /// Membership of an identity in a group (or an instance profile, team, ...).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct MembershipRow {
     pub member_id: String,
     pub group_id: String,
@@ -137,7 +154,8 @@ pub struct MembershipRow {
 }
 
 /// A federation trust anchor: OIDC or SAML identity provider.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct FederationProviderRow {
     pub federation_id: String,
     /// oidc or saml.
@@ -145,12 +163,16 @@ pub struct FederationProviderRow {
     pub url: Option<String>,
     pub audiences: Vec<String>,
     pub thumbprints: Vec<String>,
+    #[serde(deserialize_with = "de_opt_micros")]
     pub created_at: Option<Micros>,
+    #[serde(deserialize_with = "de_opt_micros")]
     pub valid_until: Option<Micros>,
 }
 
-/// Rows of every table produced by one collector (or assembled by a generator).
-#[derive(Debug, Clone, Default)]
+/// Rows of every table produced by one collector (or assembled by a generator, or written in
+/// a rule fixture: the field names are the table names).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RowSet {
     pub identities: Vec<IdentityRow>,
     pub credentials: Vec<CredentialRow>,
@@ -164,6 +186,27 @@ pub struct RowSet {
 }
 
 impl RowSet {
+    /// The names of the tables this set has rows for.
+    pub fn table_names(&self) -> Vec<&'static str> {
+        use super::Table;
+        let counts = [
+            (Table::Identities, self.identities.len()),
+            (Table::Credentials, self.credentials.len()),
+            (Table::Policies, self.policies.len()),
+            (Table::Grants, self.grants.len()),
+            (Table::Trusts, self.trusts.len()),
+            (Table::Ownership, self.ownership.len()),
+            (Table::Tags, self.tags.len()),
+            (Table::Memberships, self.memberships.len()),
+            (Table::FederationProviders, self.federation_providers.len()),
+        ];
+        counts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(t, _)| t.name())
+            .collect()
+    }
+
     /// Moves all rows of `other` into `self`.
     pub fn append(&mut self, mut other: RowSet) {
         self.identities.append(&mut other.identities);

@@ -6,11 +6,18 @@ use duckdb::Connection;
 use super::{Result, StoreError};
 
 /// The migrations, in order. Append; never edit a released one.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "findings",
+        include_str!("../../migrations/0002_findings.sql"),
+    ),
+];
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {

@@ -4,11 +4,13 @@
 //! - [`scans`]: scan lifecycle (begin, record collectors, write collections, finish) and history.
 //! - [`query`]: inventory reads over the current state, a point in time or one scan.
 //! - [`diff`]: what changed between two scans of one source.
+//! - [`findings`]: the finding lifecycle (open, resolved, suppressed) across evaluations.
 //!
 //! Writes go through DuckDB's Arrow appender, one transaction per collection, so a crash
 //! leaves earlier snapshots untouched and the interrupted scan visibly `running`.
 
 pub mod diff;
+pub mod findings;
 pub mod migrations;
 pub mod query;
 pub mod scans;
@@ -20,6 +22,9 @@ use std::path::{Path, PathBuf};
 use duckdb::Connection;
 
 pub use diff::{DiffEntry, DiffReport};
+pub use findings::{
+    EvaluationSummary, FindingEvent, FindingFilter, NewSuppression, StoredFinding, Suppression,
+};
 pub use query::{CredentialFilter, InventoryFilter, Snapshot};
 pub use scans::{CollectorRecord, CollectorStatus, ScanRecord, ScanStatus};
 
@@ -53,7 +58,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// An open store.
 pub struct Store {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: Option<PathBuf>,
 }
 

@@ -85,6 +85,41 @@ pub struct CollectorRecord {
     pub api_calls: i64,
     pub duration_ms: i64,
     pub error: Option<String>,
+    /// The tables a successful collection wrote rows to.
+    pub tables: Vec<String>,
+}
+
+impl CollectorRecord {
+    /// A successful collection of `rows`.
+    pub fn ok(collector: &str, rows: &RowSet, api_calls: i64, duration_ms: i64) -> CollectorRecord {
+        CollectorRecord {
+            collector: collector.to_string(),
+            status: CollectorStatus::Ok,
+            items: rows.len() as i64,
+            api_calls,
+            duration_ms,
+            error: None,
+            tables: rows.table_names().into_iter().map(str::to_string).collect(),
+        }
+    }
+
+    /// A failed collection.
+    pub fn failed(
+        collector: &str,
+        error: String,
+        api_calls: i64,
+        duration_ms: i64,
+    ) -> CollectorRecord {
+        CollectorRecord {
+            collector: collector.to_string(),
+            status: CollectorStatus::Failed,
+            items: 0,
+            api_calls,
+            duration_ms,
+            error: Some(error),
+            tables: Vec::new(),
+        }
+    }
 }
 
 /// One row of scan history.
@@ -185,7 +220,7 @@ impl Store {
     /// Records what one collector did.
     pub fn record_collector(&mut self, scan_id: i64, record: &CollectorRecord) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO scan_collectors VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO scan_collectors VALUES (?, ?, ?, ?, ?, ?, ?, string_split(?, ','))",
             params![
                 scan_id,
                 record.collector,
@@ -193,7 +228,8 @@ impl Store {
                 record.items,
                 record.api_calls,
                 record.duration_ms,
-                record.error
+                record.error,
+                (record.status == CollectorStatus::Ok).then(|| record.tables.join(","))
             ],
         )?;
         Ok(())
@@ -223,7 +259,8 @@ impl Store {
     /// The collectors recorded for a scan.
     pub fn collectors_of(&self, scan_id: i64) -> Result<Vec<CollectorRecord>> {
         let mut stmt = self.conn.prepare(
-            "SELECT collector, status, items, api_calls, duration_ms, error
+            "SELECT collector, status, items, api_calls, duration_ms, error,
+                    coalesce(array_to_string(tables, ','), '')
              FROM scan_collectors WHERE scan_id = ? ORDER BY collector",
         )?;
         let rows = stmt.query_map(params![scan_id], |r| {
@@ -239,6 +276,13 @@ impl Store {
                 api_calls: r.get(3)?,
                 duration_ms: r.get(4)?,
                 error: r.get(5)?,
+                tables: {
+                    let t: String = r.get(6)?;
+                    t.split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                },
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)

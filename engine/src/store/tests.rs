@@ -82,6 +82,10 @@ fn scan(store: &mut Store, at: i64, parts: Vec<(&str, Option<RowSet>)>) -> i64 {
     let id = store.begin_scan("aws:1", "aws", "1", at).expect("begin");
     for (collector, rows) in parts {
         let ok = rows.is_some();
+        let tables: Vec<String> = rows
+            .as_ref()
+            .map(|r| r.table_names().into_iter().map(str::to_string).collect())
+            .unwrap_or_default();
         if let Some(rows) = rows {
             let stamp = Stamp {
                 scan_id: id,
@@ -105,6 +109,7 @@ fn scan(store: &mut Store, at: i64, parts: Vec<(&str, Option<RowSet>)>) -> i64 {
                     api_calls: 0,
                     duration_ms: 0,
                     error: (!ok).then(|| "AccessDenied".into()),
+                    tables,
                 },
             )
             .expect("record");
@@ -232,6 +237,7 @@ fn unfinished_and_failed_scans_are_invisible() {
                 api_calls: 0,
                 duration_ms: 0,
                 error: None,
+                tables: vec!["identities".into()],
             },
         )
         .expect("record");

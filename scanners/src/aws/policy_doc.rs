@@ -24,33 +24,7 @@ pub struct Statement {
     pub conditions: Option<String>,
 }
 
-/// IAM action matching: case-insensitive, `*` any run of characters, `?` one character.
-pub fn action_matches(pattern: &str, action: &str) -> bool {
-    fn go(p: &[u8], a: &[u8]) -> bool {
-        match (p.first(), a.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], a) || (!a.is_empty() && go(p, &a[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &a[1..]),
-            (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => go(&p[1..], &a[1..]),
-            _ => false,
-        }
-    }
-    go(pattern.as_bytes(), action.as_bytes())
-}
-
-/// True when an `Allow` statement (or a statement whose document was not visible) may grant
-/// `action`: an `Action` pattern matches it, or `NotAction` does not exclude it. Conditions and
-/// resources are ignored, so the answer errs towards "may".
-pub fn may_allow(g: &GrantRow, action: &str) -> bool {
-    match g.effect.as_str() {
-        "Unknown" => true,
-        "Allow" if !g.not_actions.is_empty() => {
-            !g.not_actions.iter().any(|p| action_matches(p, action))
-        }
-        "Allow" => g.actions.iter().any(|p| action_matches(p, action)),
-        _ => false,
-    }
-}
+pub use nhiscope_engine::policy::may_allow;
 
 /// Decodes a policy document: URL-encoded or plain JSON text.
 pub fn decode(text: &str) -> Result<Value, String> {
@@ -247,29 +221,6 @@ mod tests {
         assert!(oidc
             .condition_keys
             .contains(&"StringLike:token.actions.githubusercontent.com:sub".to_string()));
-    }
-
-    #[test]
-    fn action_patterns_match_like_iam() {
-        assert!(action_matches("*", "codecommit:GitPull"));
-        assert!(action_matches("codecommit:*", "CodeCommit:GitPull"));
-        assert!(action_matches("codecommit:Git*", "codecommit:GitPush"));
-        assert!(action_matches("codecommit:GitPu??", "codecommit:GitPush"));
-        assert!(!action_matches("codecommit:Get*", "codecommit:GitPull"));
-        assert!(!action_matches("s3:*", "codecommit:GitPull"));
-        let allow_all_but_iam = GrantRow {
-            effect: "Allow".into(),
-            not_actions: vec!["iam:*".into()],
-            ..Default::default()
-        };
-        assert!(may_allow(&allow_all_but_iam, "codecommit:GitPull"));
-        assert!(!may_allow(&allow_all_but_iam, "iam:CreateUser"));
-        let deny = GrantRow {
-            effect: "Deny".into(),
-            actions: vec!["*".into()],
-            ..Default::default()
-        };
-        assert!(!may_allow(&deny, "codecommit:GitPull"));
     }
 
     #[test]

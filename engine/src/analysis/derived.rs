@@ -1,0 +1,114 @@
+//! Derived tables every rule can read besides the model tables:
+//!
+//! - `permissions`: one row per identity, sensitive catalogue entry and granting statement,
+//!   after IAM evaluation logic: an explicit unconditional `Deny` on all resources wins, a
+//!   permissions boundary must also allow the action, conditions on an `Allow` narrow it but
+//!   do not remove it (`conditional = true`), conditions on a `Deny` mean it may not apply
+//!   (it does not remove the grant). `*` (admin) is removed by any unconditional all-resource
+//!   `Deny`, since the identity is then "everything but ...".
+//! - `nhi_identities`: the identities that are non-human, with why (`nhi_reason`): roles
+//!   other than service-linked and human SSO/SAML-only roles, users holding a programmatic
+//!   credential (access key, SSH key, signing certificate, service-specific credential), and
+//!   every workload kind of the other providers (service accounts, service principals, managed
+//!   identities, applications, GitHub apps, deploy keys, tokens).
+//! - `iam_privesc_paths`: the privilege-escalation catalogue, one row per path and action.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::common::Result;
+use datafusion::datasource::MemTable;
+
+use crate::policy::privesc::PATHS;
+
+/// The query behind `permissions` (over the `grants` table).
+pub const PERMISSIONS_SQL: &str = "
+WITH st AS (
+    SELECT provider, tenant, identity_id, policy_id, relation, via, statement_index, sid, effect,
+           conditions IS NOT NULL AS conditional, resources,
+           iam_covers_all_resources(resources, not_resources) AS all_resources,
+           unnest(iam_sensitive_actions(actions, not_actions, resources, not_resources)) AS action
+    FROM grants WHERE effect = 'Allow' OR effect = 'Deny'
+),
+denied AS (
+    SELECT DISTINCT tenant, identity_id, action FROM st
+    WHERE effect = 'Deny' AND NOT conditional AND all_resources
+),
+deny_any AS (
+    SELECT DISTINCT tenant, identity_id FROM grants
+    WHERE effect = 'Deny' AND conditions IS NULL AND iam_covers_all_resources(resources, not_resources)
+),
+bounded AS (SELECT DISTINCT tenant, identity_id FROM grants WHERE relation = 'boundary'),
+boundary_allows AS (
+    SELECT DISTINCT tenant, identity_id, action FROM st WHERE relation = 'boundary' AND effect = 'Allow'
+),
+unknown_boundary AS (
+    SELECT DISTINCT tenant, identity_id FROM grants WHERE relation = 'boundary' AND effect = 'Unknown'
+)
+SELECT a.provider, a.tenant, a.identity_id, a.action, a.policy_id, a.statement_index, a.sid,
+       a.relation, a.via, a.conditional, a.all_resources, a.resources
+FROM st a
+WHERE a.effect = 'Allow' AND a.relation <> 'boundary'
+  AND NOT EXISTS (SELECT 1 FROM denied d
+                  WHERE d.tenant = a.tenant AND d.identity_id = a.identity_id AND d.action = a.action)
+  AND (a.action <> '*' OR NOT EXISTS (SELECT 1 FROM deny_any x
+                  WHERE x.tenant = a.tenant AND x.identity_id = a.identity_id))
+  AND (NOT EXISTS (SELECT 1 FROM bounded b WHERE b.tenant = a.tenant AND b.identity_id = a.identity_id)
+       OR EXISTS (SELECT 1 FROM boundary_allows o
+                  WHERE o.tenant = a.tenant AND o.identity_id = a.identity_id AND o.action = a.action)
+       OR EXISTS (SELECT 1 FROM unknown_boundary u
+                  WHERE u.tenant = a.tenant AND u.identity_id = a.identity_id))
+";
+
+/// The query behind `nhi_identities`.
+pub const NHI_SQL: &str = "
+SELECT i.*,
+       CASE WHEN i.kind = 'role' THEN 'role'
+            WHEN i.kind = 'user' THEN 'user with programmatic credentials'
+            ELSE i.kind END AS nhi_reason
+FROM identities i
+WHERE (i.kind = 'role' AND NOT i.service_linked
+       AND coalesce(i.path, '') NOT LIKE '/aws-reserved/%'
+       AND NOT (EXISTS (SELECT 1 FROM trusts t WHERE t.tenant = i.tenant AND t.identity_id = i.identity_id)
+                AND NOT EXISTS (SELECT 1 FROM trusts t
+                                WHERE t.tenant = i.tenant AND t.identity_id = i.identity_id
+                                  AND NOT (t.principal_type = 'Federated' AND t.principal LIKE '%:saml-provider/%'))))
+   OR (i.kind = 'user' AND EXISTS (
+          SELECT 1 FROM credentials c
+          WHERE c.tenant = i.tenant AND c.identity_id = i.identity_id AND c.status = 'active'
+            AND c.kind IN ('access_key', 'ssh_key', 'signing_certificate', 'service_specific')))
+   OR i.kind IN ('service_account', 'service_principal', 'managed_identity', 'application',
+                 'github_app', 'deploy_key', 'pat', 'workload_identity')
+";
+
+/// The privilege-escalation catalogue as a table: `path`, `action`, `required` (how many
+/// actions the path needs), `description`.
+pub fn privesc_paths() -> Result<MemTable> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("path", DataType::Utf8, false),
+        Field::new("action", DataType::Utf8, false),
+        Field::new("required", DataType::Int64, false),
+        Field::new("description", DataType::Utf8, false),
+    ]));
+    let (mut path, mut action, mut required, mut description) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for p in PATHS {
+        for a in p.actions {
+            path.push(p.name);
+            action.push(*a);
+            required.push(p.actions.len() as i64);
+            description.push(p.description);
+        }
+    }
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(path)),
+            Arc::new(StringArray::from(action)),
+            Arc::new(Int64Array::from(required)),
+            Arc::new(StringArray::from(description)),
+        ],
+    )?;
+    MemTable::try_new(schema, vec![vec![batch]])
+}

@@ -1,0 +1,202 @@
+//! A DataFusion table over one model table of the DuckDB store, restricted to a snapshot.
+//! Scans stream DuckDB's own Arrow output (no conversion, no full materialisation) on a
+//! worker thread through a bounded channel, and push the projection down into DuckDB so only
+//! the columns a rule reads leave the store.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::datasource::TableType;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use datafusion::physical_plan::ExecutionPlan;
+use duckdb::Connection;
+
+use crate::model::Table;
+use crate::store::Snapshot;
+
+/// Batches in flight between the DuckDB thread and DataFusion, per scan.
+const CHANNEL_DEPTH: usize = 4;
+
+/// One model table of the store, as of one snapshot.
+pub struct DuckTable {
+    table: Table,
+    schema: SchemaRef,
+    snapshot: Snapshot,
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for DuckTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DuckTable({})", self.table.name())
+    }
+}
+
+impl DuckTable {
+    pub fn new(table: Table, snapshot: Snapshot, conn: Arc<Mutex<Connection>>) -> DuckTable {
+        DuckTable {
+            table,
+            schema: table.schema(),
+            snapshot,
+            conn,
+        }
+    }
+}
+
+#[async_trait]
+impl TableProvider for DuckTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let schema = match projection {
+            Some(p) => Arc::new(self.schema.project(p)?),
+            None => self.schema.clone(),
+        };
+        // Column names come from the model's closed schema, never from the query text.
+        let columns = if schema.fields().is_empty() {
+            "1 AS _row".to_string()
+        } else {
+            schema
+                .fields()
+                .iter()
+                .map(|f| format!("t.\"{}\"", f.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sql = format!(
+            "SELECT {columns} FROM {} t SEMI JOIN collections_at(make_timestamp($1::BIGINT), $2::BIGINT) sel
+             ON t.scan_id = sel.scan_id AND t.collector = sel.collector{}",
+            self.table.name(),
+            limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default()
+        );
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| DataFusionError::Execution("store connection poisoned".into()))?
+            .try_clone()
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let partition = Arc::new(DuckPartition {
+            schema: schema.clone(),
+            sql,
+            snapshot: self.snapshot,
+            conn: Mutex::new(Some(conn)),
+        });
+        Ok(Arc::new(StreamingTableExec::try_new(
+            schema,
+            vec![partition],
+            None,
+            Vec::new(),
+            false,
+            None,
+        )?))
+    }
+}
+
+struct DuckPartition {
+    schema: SchemaRef,
+    sql: String,
+    snapshot: Snapshot,
+    /// Taken by the one execution of this partition.
+    conn: Mutex<Option<Connection>>,
+}
+
+impl std::fmt::Debug for DuckPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DuckPartition")
+    }
+}
+
+/// Re-labels a DuckDB batch with the model schema, casting where DuckDB spells a type
+/// differently (list item names, nullability of the item field).
+fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    if schema.fields().is_empty() {
+        return Ok(RecordBatch::try_new_with_options(
+            schema.clone(),
+            vec![],
+            &datafusion::arrow::array::RecordBatchOptions::new()
+                .with_row_count(Some(batch.num_rows())),
+        )?);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c.clone())
+            } else {
+                cast(c, f.data_type())
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+impl PartitionStream for DuckPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(CHANNEL_DEPTH);
+        let conn = self.conn.lock().ok().and_then(|mut c| c.take());
+        let (sql, schema) = (self.sql.clone(), self.schema.clone());
+        let (as_of, scan) = match self.snapshot {
+            Snapshot::Current => (None, None),
+            Snapshot::AsOf(t) => (Some(t), None),
+            Snapshot::Scan(id) => (None, Some(id)),
+        };
+        std::thread::spawn(move || {
+            let run = || -> Result<()> {
+                let conn = conn.ok_or_else(|| {
+                    DataFusionError::Execution("a store scan partition runs once".into())
+                })?;
+                let ext = |e: duckdb::Error| DataFusionError::External(Box::new(e));
+                let mut stmt = conn.prepare(&sql).map_err(ext)?;
+                let stream = stmt
+                    .stream_arrow(duckdb::params![as_of, scan])
+                    .map_err(ext)?;
+                for batch in stream {
+                    if tx.blocking_send(conform(batch, &schema)).is_err() {
+                        break; // the consumer stopped (LIMIT, error): stop reading
+                    }
+                }
+                Ok(())
+            };
+            // duckdb's stream panics when fetching fails mid-way: that must end the query
+            // with an error, never look like a shorter table.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+                .unwrap_or_else(|_| {
+                    Err(DataFusionError::Execution(
+                        "reading the store failed mid-scan".into(),
+                    ))
+                });
+            if let Err(e) = outcome {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}

@@ -1,0 +1,92 @@
+//! Rule evaluation on DataFusion. An [`Analysis`] is a DataFusion session over one snapshot of
+//! the store: the model tables stream from DuckDB ([`duckdb_table`]), the IAM functions
+//! ([`udf`]) and derived tables ([`derived`]) are registered, and each rule's query is planned
+//! with its parameters bound as typed values ([`evaluate`]).
+
+pub mod derived;
+pub mod duckdb_table;
+pub mod evaluate;
+pub mod udf;
+
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::model::Table;
+use crate::store::{Snapshot, Store};
+use crate::time::Micros;
+
+pub use evaluate::{Evaluation, RuleRun};
+
+/// Errors of building an analysis session.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("analysis failed: {0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error("cannot open the store for analysis: {0}")]
+    Store(#[from] duckdb::Error),
+}
+
+/// A DataFusion session over one snapshot of the store, at time `now`.
+pub struct Analysis {
+    ctx: SessionContext,
+    now: Micros,
+}
+
+impl Analysis {
+    /// A session over `snapshot` of `store`. With `materialize`, `permissions` is computed
+    /// once (evaluations); without, it is a view (planning, `rules check`).
+    pub async fn new(
+        store: &Store,
+        snapshot: Snapshot,
+        now: Micros,
+        materialize: bool,
+    ) -> Result<Analysis, AnalysisError> {
+        let config = SessionConfig::new()
+            .with_information_schema(false)
+            .with_batch_size(8192);
+        let ctx = SessionContext::new_with_config(config);
+        let conn = Arc::new(Mutex::new(store.conn().try_clone()?));
+        for table in Table::ALL {
+            ctx.register_table(
+                table.name(),
+                Arc::new(duckdb_table::DuckTable::new(table, snapshot, conn.clone())),
+            )?;
+        }
+        udf::register(&ctx);
+        ctx.register_table("iam_privesc_paths", Arc::new(derived::privesc_paths()?))?;
+        let analysis = Analysis { ctx, now };
+        for (name, sql) in [
+            ("permissions", derived::PERMISSIONS_SQL),
+            ("nhi_identities", derived::NHI_SQL),
+        ] {
+            let df = analysis.ctx.sql(sql).await?;
+            if materialize {
+                let schema = Arc::new(df.schema().as_arrow().clone());
+                let batches = df.collect().await?;
+                analysis
+                    .ctx
+                    .register_table(name, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
+            } else {
+                analysis.ctx.register_table(name, df.into_view())?;
+            }
+        }
+        Ok(analysis)
+    }
+
+    /// The evaluation time bound to `$now`.
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+
+    /// Runs a read-only SQL query over the session (tests, benchmarks, ad-hoc analysis).
+    pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, AnalysisError> {
+        Ok(self.ctx.sql(sql).await?.collect().await?)
+    }
+
+    pub(crate) fn ctx(&self) -> &SessionContext {
+        &self.ctx
+    }
+}

@@ -1,0 +1,355 @@
+//! SQL functions the rules use, registered on every analysis session:
+//!
+//! | function | returns |
+//! |---|---|
+//! | `iam_action_matches(pattern, action)` | IAM wildcard match, case-insensitive |
+//! | `iam_allows(effect, actions, not_actions, action)` | an Allow (or unseen) statement applies to `action` |
+//! | `iam_sensitive_actions(actions, not_actions, resources, not_resources)` | catalogue entries the statement applies to |
+//! | `iam_covers_all_resources(resources, not_resources)` | `Resource: "*"` and no `NotResource` |
+//! | `iam_condition_values(conditions, key)` | every value a Condition block gives `key` (any operator) |
+//! | `iam_account_of(principal)` | the 12-digit account of an ARN or account principal |
+//! | `first_matching_pattern(patterns, value)` | the first `*`/`?` pattern matching `value` (case-insensitive), or NULL |
+//! | `age_days(ts, now)` | whole days from `ts` to `now` (NULL when `ts` is NULL) |
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBuilder, Int64Builder, ListArray, ListBuilder, StringArray,
+    StringBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
+use datafusion::prelude::SessionContext;
+
+use crate::policy::actions::{action_matches, statement_applies};
+use crate::policy::sensitive::{covers_all_resources, statement_entries};
+
+fn list_type() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+}
+
+fn ts_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, None)
+}
+
+/// Borrowed view of a `List<Utf8>` column: row `i` as string slices, without allocating.
+struct Lists<'a> {
+    list: &'a ListArray,
+    values: &'a StringArray,
+}
+
+impl<'a> Lists<'a> {
+    fn new(a: &'a ArrayRef) -> Result<Lists<'a>> {
+        let list = a.as_list_opt::<i32>().ok_or_else(|| {
+            DataFusionError::Execution(format!("expected a list of strings, got {}", a.data_type()))
+        })?;
+        let values = list
+            .values()
+            .as_string_opt::<i32>()
+            .ok_or_else(|| DataFusionError::Execution("expected a list of strings".into()))?;
+        Ok(Lists { list, values })
+    }
+
+    fn row(&self, i: usize, out: &mut Vec<&'a str>) {
+        out.clear();
+        if self.list.is_null(i) {
+            return;
+        }
+        let offsets = self.list.value_offsets();
+        for j in offsets[i] as usize..offsets[i + 1] as usize {
+            if self.values.is_valid(j) {
+                out.push(self.values.value(j));
+            }
+        }
+    }
+}
+
+fn strings(a: &ArrayRef) -> Result<&StringArray> {
+    a.as_string_opt::<i32>()
+        .ok_or_else(|| DataFusionError::Execution(format!("expected text, got {}", a.data_type())))
+}
+
+fn arrays(args: &[ColumnarValue]) -> Result<Vec<ArrayRef>> {
+    ColumnarValue::values_to_arrays(args)
+}
+
+fn iam_action_matches(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let (p, x) = (strings(&a[0])?, strings(&a[1])?);
+    let mut out = BooleanBuilder::with_capacity(p.len());
+    for i in 0..p.len() {
+        if p.is_null(i) || x.is_null(i) {
+            out.append_null();
+        } else {
+            out.append_value(action_matches(p.value(i), x.value(i)));
+        }
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+fn iam_allows(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let effect = strings(&a[0])?;
+    let (acts, nots) = (Lists::new(&a[1])?, Lists::new(&a[2])?);
+    let action = strings(&a[3])?;
+    let (mut va, mut vn) = (Vec::new(), Vec::new());
+    let mut out = BooleanBuilder::with_capacity(effect.len());
+    for i in 0..effect.len() {
+        if action.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        let allowed = match effect.is_valid(i).then(|| effect.value(i)) {
+            Some("Unknown") => true,
+            Some("Allow") => {
+                acts.row(i, &mut va);
+                nots.row(i, &mut vn);
+                statement_applies(&va, &vn, action.value(i))
+            }
+            _ => false,
+        };
+        out.append_value(allowed);
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+fn iam_sensitive_actions(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let (acts, nots) = (Lists::new(&a[0])?, Lists::new(&a[1])?);
+    let (res, nres) = (Lists::new(&a[2])?, Lists::new(&a[3])?);
+    let n = a[0].len();
+    let mut out = ListBuilder::with_capacity(StringBuilder::new(), n);
+    let (mut va, mut vn, mut vr, mut vnr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        acts.row(i, &mut va);
+        nots.row(i, &mut vn);
+        res.row(i, &mut vr);
+        nres.row(i, &mut vnr);
+        for e in statement_entries(&va, &vn, &vr, &vnr) {
+            out.values().append_value(e);
+        }
+        out.append(true);
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+fn iam_covers_all_resources(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let (res, nres) = (Lists::new(&a[0])?, Lists::new(&a[1])?);
+    let (mut vr, mut vnr) = (Vec::new(), Vec::new());
+    let mut out = BooleanBuilder::with_capacity(a[0].len());
+    for i in 0..a[0].len() {
+        res.row(i, &mut vr);
+        nres.row(i, &mut vnr);
+        out.append_value(covers_all_resources(&vr, &vnr));
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+/// Every value the Condition block (JSON text) gives `key`, under any operator; keys compare
+/// case-insensitively as IAM does.
+pub fn condition_values(conditions: &str, key: &str) -> Vec<String> {
+    let Ok(serde_json::Value::Object(ops)) = serde_json::from_str::<serde_json::Value>(conditions)
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for keys in ops.values() {
+        let serde_json::Value::Object(keys) = keys else {
+            continue;
+        };
+        for (k, v) in keys {
+            if !k.eq_ignore_ascii_case(key) {
+                continue;
+            }
+            match v {
+                serde_json::Value::Array(items) => out.extend(items.iter().map(|i| match i {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })),
+                serde_json::Value::String(s) => out.push(s.clone()),
+                other => out.push(other.to_string()),
+            }
+        }
+    }
+    out
+}
+
+fn iam_condition_values(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let (cond, key) = (strings(&a[0])?, strings(&a[1])?);
+    let mut out = ListBuilder::with_capacity(StringBuilder::new(), cond.len());
+    for i in 0..cond.len() {
+        if cond.is_valid(i) && key.is_valid(i) {
+            for v in condition_values(cond.value(i), key.value(i)) {
+                out.values().append_value(v);
+            }
+        }
+        out.append(true);
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+/// The account of an AWS principal: `arn:aws:iam::123456789012:root`, any ARN with an account
+/// field, or a bare 12-digit account id. `None` for services, `*` and federated principals.
+pub fn account_of(principal: &str) -> Option<&str> {
+    let p = principal.trim();
+    if p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(p);
+    }
+    let mut parts = p.splitn(6, ':');
+    if parts.next() != Some("arn") {
+        return None;
+    }
+    let account = parts.nth(3)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
+fn iam_account_of(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let p = strings(&a[0])?;
+    let mut out = StringBuilder::with_capacity(p.len(), p.len() * 12);
+    for i in 0..p.len() {
+        out.append_option(p.is_valid(i).then(|| account_of(p.value(i))).flatten());
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+fn first_matching_pattern(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let patterns = Lists::new(&a[0])?;
+    let value = strings(&a[1])?;
+    let mut row = Vec::new();
+    let mut out = StringBuilder::with_capacity(value.len(), 0);
+    for i in 0..value.len() {
+        patterns.row(i, &mut row);
+        let hit = value
+            .is_valid(i)
+            .then(|| row.iter().find(|p| action_matches(p, value.value(i))))
+            .flatten();
+        out.append_option(hit.copied());
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+fn age_days(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let ts = a[0]
+        .as_primitive_opt::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
+        .ok_or_else(|| DataFusionError::Execution("age_days expects timestamps".into()))?;
+    let now = a[1]
+        .as_primitive_opt::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
+        .ok_or_else(|| DataFusionError::Execution("age_days expects timestamps".into()))?;
+    let mut out = Int64Builder::with_capacity(ts.len());
+    for i in 0..ts.len() {
+        if ts.is_null(i) || now.is_null(i) {
+            out.append_null();
+        } else {
+            out.append_value((now.value(i) - ts.value(i)).div_euclid(crate::time::DAY));
+        }
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+fn udf(
+    name: &str,
+    inputs: Vec<DataType>,
+    output: DataType,
+    f: fn(&[ColumnarValue]) -> Result<ColumnarValue>,
+) -> ScalarUDF {
+    create_udf(name, inputs, output, Volatility::Immutable, Arc::new(f))
+}
+
+/// Every function of this module.
+pub fn all() -> Vec<ScalarUDF> {
+    let (t, l) = (DataType::Utf8, list_type());
+    vec![
+        udf(
+            "iam_action_matches",
+            vec![t.clone(), t.clone()],
+            DataType::Boolean,
+            iam_action_matches,
+        ),
+        udf(
+            "iam_allows",
+            vec![t.clone(), l.clone(), l.clone(), t.clone()],
+            DataType::Boolean,
+            iam_allows,
+        ),
+        udf(
+            "iam_sensitive_actions",
+            vec![l.clone(), l.clone(), l.clone(), l.clone()],
+            l.clone(),
+            iam_sensitive_actions,
+        ),
+        udf(
+            "iam_covers_all_resources",
+            vec![l.clone(), l.clone()],
+            DataType::Boolean,
+            iam_covers_all_resources,
+        ),
+        udf(
+            "iam_condition_values",
+            vec![t.clone(), t.clone()],
+            l.clone(),
+            iam_condition_values,
+        ),
+        udf("iam_account_of", vec![t.clone()], t.clone(), iam_account_of),
+        udf(
+            "first_matching_pattern",
+            vec![l.clone(), t.clone()],
+            t.clone(),
+            first_matching_pattern,
+        ),
+        udf(
+            "age_days",
+            vec![ts_type(), ts_type()],
+            DataType::Int64,
+            age_days,
+        ),
+    ]
+}
+
+/// Registers every function on a session.
+pub fn register(ctx: &SessionContext) {
+    for f in all() {
+        ctx.register_udf(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_of_principals() {
+        assert_eq!(
+            account_of("arn:aws:iam::210987654321:root"),
+            Some("210987654321")
+        );
+        assert_eq!(
+            account_of("arn:aws:iam::210987654321:role/x"),
+            Some("210987654321")
+        );
+        assert_eq!(account_of("210987654321"), Some("210987654321"));
+        assert_eq!(account_of("ec2.amazonaws.com"), None);
+        assert_eq!(account_of("*"), None);
+        assert_eq!(account_of("arn:aws:iam::aws:policy/x"), None);
+    }
+
+    #[test]
+    fn condition_values_under_any_operator() {
+        let c = r#"{"StringLike":{"token.actions.githubusercontent.com:sub":["repo:acme/*","repo:acme/x:ref:refs/heads/main"]},
+                   "StringEquals":{"Token.Actions.GithubUserContent.com:aud":"sts.amazonaws.com"}}"#;
+        assert_eq!(
+            condition_values(c, "token.actions.githubusercontent.com:sub").len(),
+            2
+        );
+        assert_eq!(
+            condition_values(c, "token.actions.githubusercontent.com:aud"),
+            vec!["sts.amazonaws.com"]
+        );
+        assert!(condition_values("not json", "k").is_empty());
+    }
+}

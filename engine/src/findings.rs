@@ -1,0 +1,60 @@
+//! Findings: what a rule reports about one resource. A finding's id is stable across
+//! evaluations (rule id + provider + tenant + resource), so its lifecycle (first seen, last
+//! seen, resolved, suppressed) can be followed over time.
+
+use serde::Serialize;
+
+use crate::rules::Severity;
+
+/// One finding of one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub finding_id: String,
+    pub rule_id: String,
+    pub owasp: String,
+    pub severity: Severity,
+    pub title: String,
+    pub provider: String,
+    pub tenant: String,
+    pub resource: String,
+    pub identity_id: Option<String>,
+    pub message: String,
+    /// The rule's other output columns, as a JSON object.
+    pub evidence: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The stable id of a finding: `F-` and 16 hex digits of FNV-1a 64 over its key fields.
+pub fn finding_id(rule_id: &str, provider: &str, tenant: &str, resource: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [rule_id, provider, tenant, resource] {
+        for b in part.bytes().chain(std::iter::once(0x1f)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("F-{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let a = finding_id("NHI7-AWS-001", "aws", "111122223333", "AKIA1");
+        assert_eq!(
+            a,
+            finding_id("NHI7-AWS-001", "aws", "111122223333", "AKIA1")
+        );
+        assert_ne!(
+            a,
+            finding_id("NHI7-AWS-001", "aws", "111122223333", "AKIA2")
+        );
+        // Field boundaries matter: ("ab","c") differs from ("a","bc").
+        assert_ne!(
+            finding_id("a", "b", "c", "d"),
+            finding_id("a", "bc", "", "d")
+        );
+        assert_eq!(a.len(), 18);
+    }
+}

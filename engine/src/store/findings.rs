@@ -1,0 +1,560 @@
+//! The finding lifecycle. Each evaluation of the current snapshot is recorded: new findings
+//! open, findings seen again stay open (or reopen), and an open finding that a rule no longer
+//! produces resolves only when its source has a scan, finished after the finding was last
+//! seen, in which every collector that feeds the rule's tables succeeded. Suppressions (one
+//! finding, or a rule and resource pattern; with reason, author and optional expiry) are an
+//! overlay: a suppressed finding is listed as `suppressed` with its reason, never dropped, and
+//! reappears as `open` when the suppression expires or is revoked.
+
+use std::collections::BTreeMap;
+
+use duckdb::params;
+use serde::Serialize;
+
+use super::{Result, Store, StoreError};
+use crate::analysis::Evaluation;
+use crate::rules::Severity;
+use crate::time::Micros;
+
+/// A finding as stored, with its lifecycle and any suppression in force.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredFinding {
+    pub finding_id: String,
+    pub rule_id: String,
+    pub owasp: String,
+    pub severity: String,
+    pub title: String,
+    pub provider: String,
+    pub tenant: String,
+    pub resource: String,
+    pub identity_id: Option<String>,
+    pub message: String,
+    /// JSON object text.
+    pub evidence: Option<String>,
+    /// open, resolved or suppressed.
+    pub status: String,
+    pub first_seen: Micros,
+    pub last_seen: Micros,
+    pub resolved_at: Option<Micros>,
+    pub suppression: Option<Suppression>,
+}
+
+/// A suppression rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suppression {
+    pub suppression_id: i64,
+    pub finding_id: Option<String>,
+    pub rule_id: Option<String>,
+    pub resource: Option<String>,
+    pub reason: String,
+    pub author: String,
+    pub created_at: Micros,
+    pub expires_at: Option<Micros>,
+    pub origin: String,
+}
+
+/// A new suppression: of one finding, or of a rule (or `*`) on a resource pattern.
+#[derive(Debug, Clone, Default)]
+pub struct NewSuppression {
+    pub finding_id: Option<String>,
+    pub rule_id: Option<String>,
+    pub resource: Option<String>,
+    pub reason: String,
+    pub author: String,
+    pub expires_at: Option<Micros>,
+}
+
+/// Filters for listing findings. `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    /// open, resolved, suppressed; empty = open and suppressed.
+    pub statuses: Vec<String>,
+    pub min_severity: Option<Severity>,
+    pub rule_id: Option<String>,
+    pub owasp: Option<String>,
+    pub provider: Option<String>,
+    pub tenant: Option<String>,
+    /// Substring of the resource or identity.
+    pub search: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// What recording an evaluation changed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EvaluationSummary {
+    pub evaluation_id: i64,
+    pub findings: usize,
+    pub opened: usize,
+    pub reopened: usize,
+    pub resolved: usize,
+    /// Open findings the rules no longer produce but that stay open because no complete scan
+    /// of their source has happened since they were last seen.
+    pub awaiting_complete_scan: usize,
+}
+
+/// One lifecycle event of a finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingEvent {
+    pub finding_id: String,
+    pub at: Micros,
+    pub event: String,
+    pub actor: String,
+    pub detail: Option<String>,
+}
+
+/// The finish time of the latest scan of ($1 provider, $2 tenant) in which every collector
+/// known (from its successful runs) to write any of the tables in $3 (comma-separated; all
+/// collectors when empty) ran and succeeded.
+const COMPLETE_SINCE_SQL: &str = "
+    WITH writers AS (
+        SELECT DISTINCT sc.collector FROM scan_collectors sc JOIN scans s USING (scan_id)
+        WHERE s.provider = $1 AND s.tenant = $2 AND sc.status = 'ok'
+          AND ($3 = '' OR sc.tables IS NULL
+               OR len(list_intersect(sc.tables, string_split($3, ','))) > 0)),
+    complete AS (
+        SELECT s.finished_at FROM scans s
+        WHERE s.provider = $1 AND s.tenant = $2 AND s.finished_at IS NOT NULL
+          AND (SELECT count(DISTINCT o.collector) FROM scan_collectors o
+               WHERE o.scan_id = s.scan_id AND o.status = 'ok'
+                 AND o.collector IN (SELECT collector FROM writers))
+              = (SELECT count(*) FROM writers))
+    SELECT epoch_us(max(finished_at)) FROM complete";
+
+fn severity_rank_sql() -> &'static str {
+    "CASE f.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
+}
+
+/// Model tables behind the tables a rule reads (derived tables map to their sources).
+fn model_tables(read: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in read {
+        let one = [t.as_str()];
+        let mapped: &[&str] = match t.as_str() {
+            "permissions" => &["grants"],
+            "nhi_identities" => &["identities", "credentials", "trusts"],
+            "iam_privesc_paths" => &[],
+            _ => &one,
+        };
+        for m in mapped {
+            if !out.iter().any(|o| o == m) {
+                out.push(m.to_string());
+            }
+        }
+    }
+    out
+}
+
+impl Store {
+    /// The finish time of the latest scan of (provider, tenant) in which every collector known
+    /// to write any of `tables` (all collectors, when `tables` is empty) ran and succeeded.
+    pub fn complete_since(
+        &self,
+        provider: &str,
+        tenant: &str,
+        tables: &[String],
+    ) -> Result<Option<Micros>> {
+        let t: Option<i64> = self.conn().query_row(
+            COMPLETE_SINCE_SQL,
+            params![provider, tenant, tables.join(",")],
+            |r| r.get(0),
+        )?;
+        Ok(t)
+    }
+
+    /// Records an evaluation of the current snapshot at `now` and updates the lifecycle.
+    pub fn record_evaluation(&mut self, eval: &Evaluation) -> Result<EvaluationSummary> {
+        let now = eval.now;
+        let ok_rules: Vec<&str> = eval
+            .runs
+            .iter()
+            .filter(|r| r.error.is_none())
+            .map(|r| r.rule_id.as_str())
+            .collect();
+        let errors: Vec<String> = eval.failed().filter_map(|r| r.error.clone()).collect();
+        let tables_of: BTreeMap<&str, Vec<String>> = eval
+            .runs
+            .iter()
+            .map(|r| (r.rule_id.as_str(), model_tables(&r.tables)))
+            .collect();
+        let tx = self.conn.transaction()?;
+        let id: i64 = tx.query_row("SELECT nextval('evaluation_ids')", [], |r| r.get(0))?;
+        tx.execute_batch(
+            "CREATE OR REPLACE TEMP TABLE new_findings AS SELECT * FROM findings LIMIT 0",
+        )?;
+        {
+            let mut app = tx.appender("new_findings")?;
+            for f in &eval.findings {
+                let evidence = serde_json::Value::Object(f.evidence.clone()).to_string();
+                app.append_row(params![
+                    f.finding_id,
+                    f.rule_id,
+                    f.owasp,
+                    f.severity.as_str(),
+                    f.title,
+                    f.provider,
+                    f.tenant,
+                    f.resource,
+                    f.identity_id,
+                    f.message,
+                    evidence,
+                    "open",
+                    duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, now),
+                    duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, now),
+                    None::<i64>,
+                    id,
+                    id
+                ])?;
+            }
+            app.flush()?;
+        }
+        let opened: usize = tx.execute(
+            "INSERT INTO finding_events
+             SELECT n.finding_id, n.last_seen, CASE WHEN f.finding_id IS NULL THEN 'opened' ELSE 'reopened' END,
+                    'nhiscope', NULL
+             FROM new_findings n LEFT JOIN findings f USING (finding_id)
+             WHERE f.finding_id IS NULL OR f.status = 'resolved'",
+            [],
+        )?;
+        let reopened: i64 = tx.query_row(
+            "SELECT count(*) FROM new_findings n JOIN findings f USING (finding_id) WHERE f.status = 'resolved'",
+            [],
+            |r| r.get(0),
+        )?;
+        tx.execute_batch(
+            "INSERT INTO findings SELECT * FROM new_findings
+             ON CONFLICT (finding_id) DO UPDATE SET
+                owasp = excluded.owasp, severity = excluded.severity, title = excluded.title,
+                identity_id = excluded.identity_id, message = excluded.message,
+                evidence = excluded.evidence, status = 'open', resolved_at = NULL,
+                last_seen = excluded.last_seen, last_evaluation = excluded.last_evaluation",
+        )?;
+        // Candidates for resolution, grouped by rule and source.
+        let groups: Vec<(String, String, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT DISTINCT f.rule_id, f.provider, f.tenant FROM findings f
+                 WHERE f.status = 'open' AND list_contains(string_split($1, ','), f.rule_id)
+                   AND NOT EXISTS (SELECT 1 FROM new_findings n WHERE n.finding_id = f.finding_id)",
+            )?;
+            let rows = stmt.query_map(params![ok_rules.join(",")], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        let mut resolved = 0usize;
+        let mut awaiting = 0usize;
+        for (rule_id, provider, tenant) in groups {
+            let tables = tables_of.get(rule_id.as_str()).cloned().unwrap_or_default();
+            let since: Option<i64> = tx.query_row(
+                COMPLETE_SINCE_SQL,
+                params![provider, tenant, tables.join(",")],
+                |r| r.get(0),
+            )?;
+            let selection = "status = 'open' AND rule_id = $1 AND provider = $2 AND tenant = $3
+                 AND finding_id NOT IN (SELECT finding_id FROM new_findings)";
+            let total: i64 = tx.query_row(
+                &format!("SELECT count(*) FROM findings WHERE {selection}"),
+                params![rule_id, provider, tenant],
+                |r| r.get(0),
+            )?;
+            let Some(since) = since else {
+                awaiting += total as usize;
+                continue;
+            };
+            let ts = duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, since);
+            let at = duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, now);
+            tx.execute(
+                &format!(
+                    "INSERT INTO finding_events SELECT finding_id, $5, 'resolved', 'nhiscope',
+                            'no longer reported after a complete scan'
+                     FROM findings WHERE {selection} AND last_seen < $4"
+                ),
+                params![rule_id, provider, tenant, ts.clone(), at.clone()],
+            )?;
+            let n = tx.execute(
+                &format!("UPDATE findings SET status = 'resolved', resolved_at = $5 WHERE {selection} AND last_seen < $4"),
+                params![rule_id, provider, tenant, ts, at],
+            )?;
+            resolved += n;
+            awaiting += total as usize - n;
+        }
+        tx.execute(
+            "INSERT INTO evaluations VALUES (?, make_timestamp(?::BIGINT), ?, ?, ?, ?, ?, ?, ?, ?)",
+            params![
+                id,
+                now,
+                eval.runs.len() as i64,
+                errors.len() as i64,
+                eval.findings.len() as i64,
+                (opened as i64 - reopened),
+                reopened,
+                resolved as i64,
+                env!("CARGO_PKG_VERSION"),
+                (!errors.is_empty()).then(|| errors.join("\n"))
+            ],
+        )?;
+        tx.execute_batch("DROP TABLE new_findings")?;
+        tx.commit()?;
+        Ok(EvaluationSummary {
+            evaluation_id: id,
+            findings: eval.findings.len(),
+            opened: opened - reopened as usize,
+            reopened: reopened as usize,
+            resolved,
+            awaiting_complete_scan: awaiting,
+        })
+    }
+
+    /// Findings with their suppression overlay at time `now`.
+    pub fn findings(&self, f: &FindingFilter, now: Micros) -> Result<Vec<StoredFinding>> {
+        let statuses = if f.statuses.is_empty() {
+            "open,suppressed".to_string()
+        } else {
+            f.statuses.join(",")
+        };
+        let sql = format!(
+            "WITH active AS (
+                SELECT * FROM suppressions
+                WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > make_timestamp($1::BIGINT))),
+             matched AS (
+                SELECT f.finding_id, min(s.suppression_id) AS sid FROM findings f JOIN active s
+                  ON s.finding_id = f.finding_id
+                  OR (s.finding_id IS NULL AND (s.rule_id = '*' OR s.rule_id = f.rule_id)
+                      AND f.resource GLOB coalesce(s.resource, '*'))
+                GROUP BY f.finding_id),
+             listed AS (
+                SELECT f.*, CASE WHEN f.status = 'open' AND m.sid IS NOT NULL THEN 'suppressed' ELSE f.status END AS shown,
+                       m.sid, {rank} AS rank
+                FROM findings f LEFT JOIN matched m USING (finding_id))
+             SELECT l.finding_id, l.rule_id, l.owasp, l.severity, l.title, l.provider, l.tenant, l.resource,
+                    l.identity_id, l.message, l.evidence, l.shown, epoch_us(l.first_seen), epoch_us(l.last_seen),
+                    epoch_us(l.resolved_at), s.suppression_id, s.finding_id, s.rule_id, s.resource, s.reason,
+                    s.author, epoch_us(s.created_at), epoch_us(s.expires_at), s.origin
+             FROM listed l LEFT JOIN suppressions s ON s.suppression_id = l.sid
+             WHERE list_contains(string_split($2, ','), l.shown)
+               AND ($3::BIGINT IS NULL OR l.rank >= $3)
+               AND ($4::VARCHAR IS NULL OR l.rule_id = $4)
+               AND ($5::VARCHAR IS NULL OR l.owasp = $5)
+               AND ($6::VARCHAR IS NULL OR l.provider = $6)
+               AND ($7::VARCHAR IS NULL OR l.tenant = $7)
+               AND ($8::VARCHAR IS NULL OR l.resource ILIKE $8 OR l.identity_id ILIKE $8)
+             ORDER BY l.rank DESC, l.rule_id, l.tenant, l.resource
+             LIMIT $9",
+            rank = severity_rank_sql()
+        );
+        let rank = f
+            .min_severity
+            .map(|s| Severity::ALL.iter().position(|x| *x == s).unwrap_or(0) as i64);
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                now,
+                statuses,
+                rank,
+                f.rule_id,
+                f.owasp,
+                f.provider,
+                f.tenant,
+                f.search.as_ref().map(|s| format!("%{}%", s.trim())),
+                f.limit.unwrap_or(i64::MAX as usize) as i64
+            ],
+            |r| {
+                let sid: Option<i64> = r.get(15)?;
+                Ok(StoredFinding {
+                    finding_id: r.get(0)?,
+                    rule_id: r.get(1)?,
+                    owasp: r.get(2)?,
+                    severity: r.get(3)?,
+                    title: r.get(4)?,
+                    provider: r.get(5)?,
+                    tenant: r.get(6)?,
+                    resource: r.get(7)?,
+                    identity_id: r.get(8)?,
+                    message: r.get(9)?,
+                    evidence: r.get(10)?,
+                    status: r.get(11)?,
+                    first_seen: r.get(12)?,
+                    last_seen: r.get(13)?,
+                    resolved_at: r.get(14)?,
+                    suppression: match sid {
+                        Some(suppression_id) => Some(Suppression {
+                            suppression_id,
+                            finding_id: r.get(16)?,
+                            rule_id: r.get(17)?,
+                            resource: r.get(18)?,
+                            reason: r.get(19)?,
+                            author: r.get(20)?,
+                            created_at: r.get(21)?,
+                            expires_at: r.get(22)?,
+                            origin: r.get(23)?,
+                        }),
+                        None => None,
+                    },
+                })
+            },
+        )?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Adds a suppression; returns its id. A suppression of one finding needs that finding.
+    pub fn suppress(&mut self, s: &NewSuppression, origin: &str, now: Micros) -> Result<i64> {
+        if s.reason.trim().is_empty() || s.author.trim().is_empty() {
+            return Err(StoreError::Invalid(
+                "a suppression needs a reason and an author".into(),
+            ));
+        }
+        if let Some(id) = &s.finding_id {
+            let n: i64 = self.conn().query_row(
+                "SELECT count(*) FROM findings WHERE finding_id = ?",
+                params![id],
+                |r| r.get(0),
+            )?;
+            if n == 0 {
+                return Err(StoreError::Invalid(format!("no finding {id}")));
+            }
+        } else if s.rule_id.is_none() {
+            return Err(StoreError::Invalid(
+                "a suppression names a finding, or a rule (or `*`) and a resource pattern".into(),
+            ));
+        }
+        let tx = self.conn.transaction()?;
+        let id: i64 = tx.query_row("SELECT nextval('suppression_ids')", [], |r| r.get(0))?;
+        tx.execute(
+            "INSERT INTO suppressions VALUES (?, ?, ?, ?, ?, ?, make_timestamp(?::BIGINT),
+                    make_timestamp(?::BIGINT), ?, NULL, NULL)",
+            params![
+                id,
+                s.finding_id,
+                s.rule_id,
+                s.resource,
+                s.reason,
+                s.author,
+                now,
+                s.expires_at,
+                origin
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO finding_events
+             SELECT f.finding_id, make_timestamp($1::BIGINT), 'suppressed', $2, $3 FROM findings f
+             WHERE f.finding_id = $4 OR ($4 IS NULL AND ($5 = '*' OR f.rule_id = $5)
+                                         AND f.resource GLOB coalesce($6, '*'))",
+            params![
+                now,
+                s.author,
+                format!("suppression {id}: {}", s.reason),
+                s.finding_id,
+                s.rule_id,
+                s.resource
+            ],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Revokes a suppression; the findings it covered show as open again.
+    pub fn revoke_suppression(&mut self, id: i64, by: &str, now: Micros) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE suppressions SET revoked_at = make_timestamp(?::BIGINT), revoked_by = ?
+             WHERE suppression_id = ? AND revoked_at IS NULL",
+            params![now, by, id],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Invalid(format!("no active suppression {id}")));
+        }
+        tx.execute(
+            "INSERT INTO finding_events
+             SELECT f.finding_id, make_timestamp($1::BIGINT), 'unsuppressed', $2, 'suppression ' || $3 || ' revoked'
+             FROM findings f JOIN suppressions s ON s.suppression_id = $3
+             WHERE s.finding_id = f.finding_id
+                OR (s.finding_id IS NULL AND (s.rule_id = '*' OR s.rule_id = f.rule_id)
+                    AND f.resource GLOB coalesce(s.resource, '*'))",
+            params![now, by, id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Replaces the suppressions that came from a config file with its current list.
+    pub fn sync_config_suppressions(
+        &mut self,
+        origin: &str,
+        list: &[NewSuppression],
+        now: Micros,
+    ) -> Result<()> {
+        let key = |s: &NewSuppression| {
+            format!(
+                "{:?}|{:?}|{:?}|{}|{}|{:?}",
+                s.finding_id, s.rule_id, s.resource, s.reason, s.author, s.expires_at
+            )
+        };
+        let mut current: Vec<String> = {
+            let mut stmt = self.conn().prepare(
+                "SELECT finding_id, rule_id, resource, reason, author, epoch_us(expires_at) FROM suppressions
+                 WHERE origin = ? AND revoked_at IS NULL",
+            )?;
+            let rows = stmt.query_map(params![origin], |r| {
+                Ok(NewSuppression {
+                    finding_id: r.get(0)?,
+                    rule_id: r.get(1)?,
+                    resource: r.get(2)?,
+                    reason: r.get(3)?,
+                    author: r.get(4)?,
+                    expires_at: r.get(5)?,
+                })
+            })?;
+            rows.map(|r| r.map(|s| key(&s)))
+                .collect::<std::result::Result<_, _>>()?
+        };
+        let mut wanted: Vec<String> = list.iter().map(key).collect();
+        current.sort();
+        wanted.sort();
+        if current == wanted {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE suppressions SET revoked_at = make_timestamp(?::BIGINT), revoked_by = 'config'
+             WHERE origin = ? AND revoked_at IS NULL",
+            params![now, origin],
+        )?;
+        for s in list {
+            let id: i64 = tx.query_row("SELECT nextval('suppression_ids')", [], |r| r.get(0))?;
+            tx.execute(
+                "INSERT INTO suppressions VALUES (?, ?, ?, ?, ?, ?, make_timestamp(?::BIGINT),
+                        make_timestamp(?::BIGINT), ?, NULL, NULL)",
+                params![
+                    id,
+                    s.finding_id,
+                    s.rule_id,
+                    s.resource,
+                    s.reason,
+                    s.author,
+                    now,
+                    s.expires_at,
+                    origin
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The lifecycle events of one finding, oldest first.
+    pub fn finding_events(&self, finding_id: &str) -> Result<Vec<FindingEvent>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT finding_id, epoch_us(event_at), event, actor, detail FROM finding_events
+             WHERE finding_id = ? ORDER BY event_at, event",
+        )?;
+        let rows = stmt.query_map(params![finding_id], |r| {
+            Ok(FindingEvent {
+                finding_id: r.get(0)?,
+                at: r.get(1)?,
+                event: r.get(2)?,
+                actor: r.get(3)?,
+                detail: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+}

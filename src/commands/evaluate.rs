@@ -1,0 +1,178 @@
+//! Evaluating the rules: over the current state with the finding lifecycle recorded (after a
+//! scan, after `demo`, or `nhiscope evaluate`), or over a past state (`--as-of`, printed only).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use nhiscope_engine::analysis::{Analysis, Evaluation};
+use nhiscope_engine::rules::RuleSet;
+use nhiscope_engine::store::{EvaluationSummary, NewSuppression, Snapshot, StoredFinding};
+use nhiscope_engine::Store;
+
+use super::findings;
+use crate::cli::{EvaluateArgs, SeverityArg};
+use crate::config::Config;
+
+/// The suppressions of the config file, as the store records them.
+fn config_suppressions(config: &Config) -> Vec<NewSuppression> {
+    config
+        .suppressions
+        .iter()
+        .map(|s| NewSuppression {
+            finding_id: s.finding.clone(),
+            rule_id: s.rule.clone(),
+            resource: s.resource.clone(),
+            reason: s.reason.clone(),
+            author: s.author.clone(),
+            expires_at: s.expires.as_deref().and_then(nhiscope_engine::time::parse),
+        })
+        .collect()
+}
+
+/// Evaluates `rules` over the current state of `store` at `now` and records the lifecycle.
+pub fn evaluate_current(
+    store: &mut Store,
+    rules: &RuleSet,
+    config: &Config,
+    now: i64,
+) -> Result<(Evaluation, EvaluationSummary)> {
+    let origin = format!(
+        "config:{}",
+        config
+            .origin
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "nhiscope.toml".into())
+    );
+    store.sync_config_suppressions(&origin, &config_suppressions(config), now)?;
+    let runtime = super::runtime()?;
+    let evaluation = runtime.block_on(async {
+        let analysis = Analysis::new(store, Snapshot::Current, now, true).await?;
+        anyhow::Ok(analysis.evaluate(&rules.rules).await)
+    })?;
+    for run in evaluation.failed() {
+        eprintln!("error: {}", run.error.as_deref().unwrap_or("?"));
+    }
+    let summary = store
+        .record_evaluation(&evaluation)
+        .context("recording the evaluation")?;
+    Ok((evaluation, summary))
+}
+
+/// One line about an evaluation.
+pub fn print_summary(eval: &Evaluation, s: &EvaluationSummary) -> Result<()> {
+    outln!(
+        "rules: {} evaluated ({} failed), {} findings: {} new, {} reopened, {} resolved{}",
+        eval.runs.len(),
+        eval.failed().count(),
+        s.findings,
+        s.opened,
+        s.reopened,
+        s.resolved,
+        if s.awaiting_complete_scan > 0 {
+            format!(
+                ", {} no longer reported but kept open until a complete scan",
+                s.awaiting_complete_scan
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+/// The exit code for `--fail-on`: 3 when an open finding reaches the threshold.
+pub fn fail_on(
+    store: &Store,
+    threshold: Option<SeverityArg>,
+    now: i64,
+) -> Result<Option<ExitCode>> {
+    let Some(t) = threshold else {
+        return Ok(None);
+    };
+    let failing = store.findings(
+        &nhiscope_engine::store::FindingFilter {
+            statuses: vec!["open".into()],
+            min_severity: Some(t.severity()),
+            ..Default::default()
+        },
+        now,
+    )?;
+    if failing.is_empty() {
+        return Ok(None);
+    }
+    eprintln!(
+        "{} open finding(s) at or above {} (--fail-on)",
+        failing.len(),
+        t.severity().as_str()
+    );
+    Ok(Some(ExitCode::from(super::EXIT_FINDINGS)))
+}
+
+pub fn run(
+    args: &EvaluateArgs,
+    config: &Config,
+    rules: &RuleSet,
+    store_path: &std::path::Path,
+    now: i64,
+) -> Result<ExitCode> {
+    if let Some(text) = &args.as_of {
+        let at = nhiscope_engine::time::parse(text)
+            .with_context(|| format!("--as-of {text:?}: expected RFC 3339 or a date"))?;
+        let store = Store::open_read_only(store_path)?;
+        let runtime = super::runtime()?;
+        let eval = runtime.block_on(async {
+            let analysis = Analysis::new(&store, Snapshot::AsOf(at), at, true).await?;
+            anyhow::Ok(analysis.evaluate(&rules.rules).await)
+        })?;
+        for run in eval.failed() {
+            eprintln!("error: {}", run.error.as_deref().unwrap_or("?"));
+        }
+        let listed: Vec<StoredFinding> = eval
+            .findings
+            .iter()
+            .map(|f| StoredFinding {
+                finding_id: f.finding_id.clone(),
+                rule_id: f.rule_id.clone(),
+                owasp: f.owasp.clone(),
+                severity: f.severity.as_str().into(),
+                title: f.title.clone(),
+                provider: f.provider.clone(),
+                tenant: f.tenant.clone(),
+                resource: f.resource.clone(),
+                identity_id: f.identity_id.clone(),
+                message: f.message.clone(),
+                evidence: Some(serde_json::Value::Object(f.evidence.clone()).to_string()),
+                status: "open".into(),
+                first_seen: at,
+                last_seen: at,
+                resolved_at: None,
+                suppression: None,
+            })
+            .collect();
+        findings::print(&listed, args.format, rules)?;
+        let failing = args
+            .fail_on
+            .is_some_and(|t| eval.findings.iter().any(|f| f.severity >= t.severity()));
+        return Ok(if failing {
+            ExitCode::from(super::EXIT_FINDINGS)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+    let mut store = Store::open(store_path)?;
+    let (eval, summary) = evaluate_current(&mut store, rules, config, now)?;
+    if args.format == crate::cli::FindingFormat::Table {
+        print_summary(&eval, &summary)?;
+    }
+    let listed = store.findings(&Default::default(), now)?;
+    findings::print(&listed, args.format, rules)?;
+    if let Some(code) = fail_on(&store, args.fail_on, now)? {
+        return Ok(code);
+    }
+    Ok(if eval.failed().count() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
