@@ -95,8 +95,8 @@ impl Store {
                  WITH tpl AS (SELECT {STATEMENTS} AS s),
                  picks AS (
                     SELECT i, g, hash(i * 31 + g) % 3000 AS policy,
-                           CASE WHEN hash(i * 31 + g) % 3000 < 2000 THEN 1 + hash(i * 31 + g) % 6
-                                WHEN hash(i * 31 + g) % 3000 < 2900 THEN 7 + hash(i * 31 + g) % 4
+                           CASE WHEN hash(i * 31 + g) % 3000 < 2700 THEN 1 + hash(i * 31 + g) % 6
+                                WHEN hash(i * 31 + g) % 3000 < 2950 THEN 7 + hash(i * 31 + g) % 4
                                 WHEN hash(i * 31 + g) % 3000 < 2990 THEN 11
                                 WHEN hash(i * 31 + g) % 3000 < 2995 THEN 13
                                 ELSE 12 END AS t

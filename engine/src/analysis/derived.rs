@@ -25,8 +25,8 @@ use crate::policy::privesc::PATHS;
 /// The query behind `permissions` (over the `grants` table).
 pub const PERMISSIONS_SQL: &str = "
 WITH st AS (
-    SELECT provider, tenant, identity_id, policy_id, relation, via, statement_index, sid, effect,
-           conditions IS NOT NULL AS conditional, resources,
+    SELECT provider, tenant, identity_id, policy_id, relation, statement_index, sid, effect,
+           conditions IS NOT NULL AS conditional,
            iam_covers_all_resources(resources, not_resources) AS all_resources,
            unnest(iam_sensitive_actions(actions, not_actions, resources, not_resources)) AS action
     FROM grants WHERE effect = 'Allow' OR effect = 'Deny'
@@ -47,7 +47,7 @@ unknown_boundary AS (
     SELECT DISTINCT tenant, identity_id FROM grants WHERE relation = 'boundary' AND effect = 'Unknown'
 )
 SELECT a.provider, a.tenant, a.identity_id, a.action, a.policy_id, a.statement_index, a.sid,
-       a.relation, a.via, a.conditional, a.all_resources, a.resources
+       a.relation, a.conditional, a.all_resources
 FROM st a
 WHERE a.effect = 'Allow' AND a.relation <> 'boundary'
   AND NOT EXISTS (SELECT 1 FROM denied d

@@ -88,17 +88,11 @@ impl TableProvider for DuckTable {
             self.table.name(),
             limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default()
         );
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| DataFusionError::Execution("store connection poisoned".into()))?
-            .try_clone()
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
         let partition = Arc::new(DuckPartition {
             schema: schema.clone(),
             sql,
             snapshot: self.snapshot,
-            conn: Mutex::new(Some(conn)),
+            source: self.conn.clone(),
         });
         Ok(Arc::new(StreamingTableExec::try_new(
             schema,
@@ -115,8 +109,8 @@ struct DuckPartition {
     schema: SchemaRef,
     sql: String,
     snapshot: Snapshot,
-    /// Taken by the one execution of this partition.
-    conn: Mutex<Option<Connection>>,
+    /// Each execution reads through its own connection cloned from this one.
+    source: Arc<Mutex<Connection>>,
 }
 
 impl std::fmt::Debug for DuckPartition {
@@ -158,7 +152,14 @@ impl PartitionStream for DuckPartition {
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(CHANNEL_DEPTH);
-        let conn = self.conn.lock().ok().and_then(|mut c| c.take());
+        let conn = self
+            .source
+            .lock()
+            .map_err(|_| DataFusionError::Execution("store connection poisoned".into()))
+            .and_then(|c| {
+                c.try_clone()
+                    .map_err(|e| DataFusionError::External(Box::new(e)))
+            });
         let (sql, schema) = (self.sql.clone(), self.schema.clone());
         let (as_of, scan) = match self.snapshot {
             Snapshot::Current => (None, None),
@@ -167,9 +168,7 @@ impl PartitionStream for DuckPartition {
         };
         std::thread::spawn(move || {
             let run = || -> Result<()> {
-                let conn = conn.ok_or_else(|| {
-                    DataFusionError::Execution("a store scan partition runs once".into())
-                })?;
+                let conn = conn?;
                 let ext = |e: duckdb::Error| DataFusionError::External(Box::new(e));
                 let mut stmt = conn.prepare(&sql).map_err(ext)?;
                 let stream = stmt
