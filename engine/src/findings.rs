@@ -19,8 +19,8 @@ pub struct Finding {
     pub resource: String,
     pub identity_id: Option<String>,
     pub message: String,
-    /// The rule's other output columns, as a JSON object.
-    pub evidence: serde_json::Map<String, serde_json::Value>,
+    /// The rule's other output columns, as JSON object text.
+    pub evidence: String,
 }
 
 /// The stable id of a finding: `F-` and 16 hex digits of FNV-1a 64 over its key fields.

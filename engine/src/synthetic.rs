@@ -58,11 +58,11 @@ impl Store {
                     CASE WHEN i % 5 < 3 THEN 'user' ELSE 'role' END,
                     CASE WHEN i % 5 < 3 THEN 'AIDA' ELSE 'AROA' END || upper(substr(md5(i::VARCHAR), 1, 17)),
                     '/', NULL,
-                    make_timestamp($3 - (hash(i) % 1460 + 1) * $4),
+                    make_timestamp($3 - ((hash(i) % 1460)::BIGINT + 1) * $4),
                     NULL,
-                    CASE WHEN hash(i * 7) % 10 < 7 THEN make_timestamp($3 - (hash(i * 3) % 200) * $4) END,
-                    CASE WHEN hash(i * 7) % 10 < 7 THEN 'us-east-1' END, NULL,
-                    CASE WHEN i % 5 >= 3 THEN [3600, 3600, 7200, 43200][hash(i) % 4 + 1] END,
+                    CASE WHEN (hash(i * 7) % 10)::BIGINT < 7 THEN make_timestamp($3 - ((hash(i * 3) % 200)::BIGINT) * $4) END,
+                    CASE WHEN (hash(i * 7) % 10)::BIGINT < 7 THEN 'us-east-1' END, NULL,
+                    CASE WHEN i % 5 >= 3 THEN [3600, 3600, 7200, 43200][(hash(i) % 4)::BIGINT + 1] END,
                     false, NULL, NULL
              FROM range($5) t(i)",
             params![scan_id, tenant, now, DAY, identities],
@@ -73,17 +73,17 @@ impl Store {
         tx.execute(
             "INSERT INTO credentials
              SELECT $1, 'synthetic', 'aws', $2,
-                    CASE WHEN k = 0 AND hash(u) % 10 = 0 THEN 'arn:aws:iam::' || $2 || ':user/svc-' || u || '/password'
+                    CASE WHEN k = 0 AND (hash(u) % 10)::BIGINT = 0 THEN 'arn:aws:iam::' || $2 || ':user/svc-' || u || '/password'
                          ELSE 'AKIA' || upper(substr(md5((u * 4 + k)::VARCHAR), 1, 16)) END,
                     'arn:aws:iam::' || $2 || ':user/svc-' || u,
-                    CASE WHEN k = 0 AND hash(u) % 10 = 0 THEN 'password' ELSE 'access_key' END,
-                    CASE WHEN hash(u * 13 + k) % 5 = 0 THEN 'inactive' ELSE 'active' END,
-                    make_timestamp($3 - (hash(u * 11 + k) % 1000 + 1) * $4), NULL,
-                    CASE WHEN hash(u * 17 + k) % 10 < 6 THEN make_timestamp($3 - (hash(u + k) % 120) * $4) END,
+                    CASE WHEN k = 0 AND (hash(u) % 10)::BIGINT = 0 THEN 'password' ELSE 'access_key' END,
+                    CASE WHEN (hash(u * 13 + k) % 5)::BIGINT = 0 THEN 'inactive' ELSE 'active' END,
+                    make_timestamp($3 - ((hash(u * 11 + k) % 1000)::BIGINT + 1) * $4), NULL,
+                    CASE WHEN (hash(u * 17 + k) % 10)::BIGINT < 6 THEN make_timestamp($3 - ((hash(u + k) % 120)::BIGINT) * $4) END,
                     NULL, NULL, NULL, 'AKIA', NULL, NULL
              FROM (SELECT i * 5 + (i % 3) AS u FROM range($5) t(i)) users,
-                  range(CAST(ceil($6) AS BIGINT)) ks(k)
-             WHERE (u % 5) < 3 AND k < 1 + hash(u) % CAST(ceil($6) AS BIGINT)",
+                  range(CAST(ceil(2 * $6) AS BIGINT)) ks(k)
+             WHERE (u % 5) < 3 AND k < 1 + (hash(u) % CAST(greatest(round(2 * $6 - 1), 1) AS BIGINT))::BIGINT",
             params![scan_id, tenant, now, DAY, users, per_user],
         )?;
         // Grants: about grants/identities statements per identity from 3,000 shared managed
@@ -94,13 +94,13 @@ impl Store {
                 "INSERT INTO grants
                  WITH tpl AS (SELECT {STATEMENTS} AS s),
                  picks AS (
-                    SELECT i, g, hash(i * 31 + g) % 3000 AS policy,
-                           CASE WHEN hash(i * 31 + g) % 3000 < 2700 THEN 1 + hash(i * 31 + g) % 6
-                                WHEN hash(i * 31 + g) % 3000 < 2950 THEN 7 + hash(i * 31 + g) % 4
-                                WHEN hash(i * 31 + g) % 3000 < 2990 THEN 11
-                                WHEN hash(i * 31 + g) % 3000 < 2995 THEN 13
+                    SELECT i, g, (hash(i * 31 + g) % 3000)::BIGINT AS policy,
+                           CASE WHEN (hash(i * 31 + g) % 3000)::BIGINT < 2700 THEN 1 + (hash(i * 31 + g) % 6)::BIGINT
+                                WHEN (hash(i * 31 + g) % 3000)::BIGINT < 2950 THEN 7 + (hash(i * 31 + g) % 4)::BIGINT
+                                WHEN (hash(i * 31 + g) % 3000)::BIGINT < 2990 THEN 11
+                                WHEN (hash(i * 31 + g) % 3000)::BIGINT < 2995 THEN 13
                                 ELSE 12 END AS t
-                    FROM range($4) a(i), range(CAST(round($5) AS BIGINT)) b(g))
+                    FROM range($3) a(i), range(CAST(round($4) AS BIGINT)) b(g))
                  SELECT $1, 'synthetic', 'aws', $2,
                         CASE WHEN i % 5 < 3 THEN 'arn:aws:iam::' || $2 || ':user/svc-' || i
                              ELSE 'arn:aws:iam::' || $2 || ':role/app-' || i END,
@@ -112,7 +112,7 @@ impl Store {
                         g, NULL, 'Allow', tpl.s[t].a, tpl.s[t].n, tpl.s[t].r, [], NULL
                  FROM picks, tpl"
             ),
-            params![scan_id, tenant, now, identities, per_identity],
+            params![scan_id, tenant, identities, per_identity],
         )?;
         // Trusts: one per role; services, same account, GitHub OIDC (some without sub), vendors.
         tx.execute(
@@ -126,7 +126,7 @@ impl Store {
                     CASE WHEN k = 2 AND i % 7 <> 0 THEN ['StringEquals:token.actions.githubusercontent.com:sub'] ELSE [] END,
                     CASE WHEN k = 2 AND i % 7 <> 0
                          THEN '{\"StringEquals\":{\"token.actions.githubusercontent.com:sub\":\"repo:acme/app:ref:refs/heads/main\"}}' END
-             FROM (SELECT i, hash(i) % 4 AS k FROM range($3) t(i) WHERE i % 5 >= 3)",
+             FROM (SELECT i, (hash(i) % 4)::BIGINT AS k FROM range($3) t(i) WHERE i % 5 >= 3)",
             params![scan_id, tenant, identities],
         )?;
         // Owner tags on 60% of identities.
@@ -135,8 +135,8 @@ impl Store {
              SELECT $1, 'synthetic', 'aws', $2,
                     CASE WHEN i % 5 < 3 THEN 'arn:aws:iam::' || $2 || ':user/svc-' || i
                          ELSE 'arn:aws:iam::' || $2 || ':role/app-' || i END,
-                    'team-' || (hash(i) % 40), 'tag:owner', NULL
-             FROM range($3) t(i) WHERE hash(i * 5) % 10 < 6",
+                    'team-' || ((hash(i) % 40)::BIGINT), 'tag:owner', NULL
+             FROM range($3) t(i) WHERE (hash(i * 5) % 10)::BIGINT < 6",
             params![scan_id, tenant, identities],
         )?;
         tx.commit()?;

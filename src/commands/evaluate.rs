@@ -142,7 +142,7 @@ pub fn run(
                 resource: f.resource.clone(),
                 identity_id: f.identity_id.clone(),
                 message: f.message.clone(),
-                evidence: Some(serde_json::Value::Object(f.evidence.clone()).to_string()),
+                evidence: Some(f.evidence.clone()),
                 status: "open".into(),
                 first_seen: at,
                 last_seen: at,

@@ -131,46 +131,48 @@ fn cli_lists_checks_and_tests_rules_and_reports_bad_files_with_lines() {
     assert!(out.status.success(), "{}", stdout(&out));
     assert!(stdout(&out).contains(" 0 failed"), "{}", stdout(&out));
 
-    // A user rule whose query names a column that does not exist: the error names the file
-    // and the line of the query.
+    // A user rule directory: `run(severity, sql, command)` writes rule ACME-1 and runs a
+    // `rules` subcommand with `--rules`.
     let user = dir.path().join("my-rules");
     std::fs::create_dir_all(user.join("tests")).expect("mkdir");
-    std::fs::write(
-        user.join("ACME-1.toml"),
-        "id = \"ACME-1\"\ntitle = \"t\"\nowasp = \"NHI7\"\nseverity = \"low\"\nproviders = [\"aws\"]\nrationale = \"r\"\nremediation = \"x\"\nsql = \"\"\"\nSELECT provider, tenant, credential_id AS resource, no_such_column AS message\nFROM credentials\n\"\"\"\n",
-    )
-    .expect("write rule");
-    let out = nhiscope(
-        &store,
-        &[
-            "--rules",
-            user.to_str().unwrap_or_default(),
-            "rules",
-            "check",
-        ],
+    let run = |severity: &str, sql: &str, command: &str| {
+        std::fs::write(
+            user.join("ACME-1.toml"),
+            format!("id = \"ACME-1\"\ntitle = \"t\"\nowasp = \"NHI7\"\nseverity = \"{severity}\"\nproviders = [\"aws\"]\nrationale = \"r\"\nremediation = \"x\"\nsql = \"\"\"\n{sql}\n\"\"\"\n"),
+        )
+        .expect("write rule");
+        nhiscope(
+            &store,
+            &[
+                "--rules",
+                user.to_str().unwrap_or_default(),
+                "rules",
+                command,
+            ],
+        )
+    };
+    // A query naming a column that does not exist: the error names the file and the line.
+    let out = run(
+        "low",
+        "SELECT provider, tenant, credential_id AS resource, no_such_column AS message\nFROM credentials",
+        "check",
     );
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(text.contains("ACME-1.toml:8"), "{text}");
     assert!(text.contains("no_such_column"), "{text}");
-
-    // A rule file with a bad severity fails to load, naming file and line.
-    std::fs::write(
-        user.join("ACME-1.toml"),
-        "id = \"ACME-1\"\ntitle = \"t\"\nowasp = \"NHI7\"\nseverity = \"urgent\"\nproviders = [\"aws\"]\nrationale = \"r\"\nremediation = \"x\"\nsql = \"SELECT 1\"\n",
-    )
-    .expect("write rule");
-    let out = nhiscope(
-        &store,
-        &[
-            "--rules",
-            user.to_str().unwrap_or_default(),
-            "rules",
-            "list",
-        ],
-    );
+    // A bad severity fails the load, naming file and line.
+    let out = run("urgent", "SELECT 1", "list");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("ACME-1.toml:4"), "{}", stderr(&out));
+    // A valid user rule loads beside the built-in pack.
+    let out = run(
+        "low",
+        "SELECT provider, tenant, credential_id AS resource, 'x' AS message FROM credentials",
+        "list",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ACME-1"), "{}", stdout(&out));
 }
 
 #[test]

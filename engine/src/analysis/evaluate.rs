@@ -3,7 +3,7 @@
 //! evaluation time), its output is checked against the finding contract, and its rows become
 //! [`Finding`]s. Rules run concurrently; one failing rule is reported and the others still run.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -148,19 +148,15 @@ impl Analysis {
         }
         // One finding per resource: a rule returning several rows for one resource (several
         // granting statements, say) keeps the first, with the others' evidence under `also`.
-        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut seen: HashMap<String, usize> = HashMap::with_capacity(findings.len());
+        let mut also: HashMap<usize, Vec<String>> = HashMap::new();
         let mut unique: Vec<Finding> = Vec::with_capacity(findings.len());
         for f in findings {
             match seen.get(&f.finding_id) {
                 Some(&i) => {
-                    let also = unique[i]
-                        .evidence
-                        .entry("also")
-                        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
-                    if let serde_json::Value::Array(items) = also {
-                        if items.len() < 20 {
-                            items.push(serde_json::Value::Object(f.evidence));
-                        }
+                    let extra = also.entry(i).or_default();
+                    if extra.len() < 20 {
+                        extra.push(f.evidence);
                     }
                 }
                 None => {
@@ -168,6 +164,16 @@ impl Analysis {
                     unique.push(f);
                 }
             }
+        }
+        for (i, extra) in also {
+            let mut first: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&unique[i].evidence).unwrap_or_default();
+            let items = extra
+                .iter()
+                .filter_map(|e| serde_json::from_str::<serde_json::Value>(e).ok())
+                .collect();
+            first.insert("also".into(), serde_json::Value::Array(items));
+            unique[i].evidence = serde_json::Value::Object(first).to_string();
         }
         Ok((unique, tables))
     }
@@ -252,15 +258,20 @@ fn findings_of(rule: &Rule, batch: &RecordBatch, out: &mut Vec<Finding>) -> Resu
         .filter(|(_, f)| !skip.contains(&f.name().as_str()))
         .map(|(i, _)| i)
         .collect();
-    let evidence: Vec<serde_json::Map<String, serde_json::Value>> = if keep.is_empty() {
-        vec![serde_json::Map::new(); n]
+    // Evidence: the other columns, one JSON object text per row (arrow's line writer).
+    let evidence: Vec<String> = if keep.is_empty() {
+        vec!["{}".to_string(); n]
     } else {
         let projected = batch.project(&keep).map_err(|e| e.to_string())?;
-        let mut writer = arrow::json::ArrayWriter::new(Vec::new());
+        let mut writer = arrow::json::LineDelimitedWriter::new(Vec::with_capacity(n * 128));
         writer.write(&projected).map_err(|e| e.to_string())?;
         writer.finish().map_err(|e| e.to_string())?;
-        serde_json::from_slice(&writer.into_inner()).map_err(|e| e.to_string())?
+        let text = String::from_utf8(writer.into_inner()).map_err(|e| e.to_string())?;
+        text.lines().map(str::to_string).collect()
     };
+    if evidence.len() != n {
+        return Err(format!("evidence rows {} != {n}", evidence.len()));
+    }
     for (i, evidence) in evidence.into_iter().enumerate() {
         let (Some(provider), Some(tenant), Some(resource)) =
             (provider[i].clone(), tenant[i].clone(), resource[i].clone())

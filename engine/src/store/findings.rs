@@ -120,6 +120,32 @@ const COMPLETE_SINCE_SQL: &str = "
               = (SELECT count(*) FROM writers))
     SELECT epoch_us(max(finished_at)) FROM complete";
 
+/// Inserts one suppression; returns its id.
+fn insert_suppression(
+    tx: &duckdb::Transaction<'_>,
+    s: &NewSuppression,
+    origin: &str,
+    now: Micros,
+) -> Result<i64> {
+    let id: i64 = tx.query_row("SELECT nextval('suppression_ids')", [], |r| r.get(0))?;
+    tx.execute(
+        "INSERT INTO suppressions VALUES (?, ?, ?, ?, ?, ?, make_timestamp(?::BIGINT),
+                make_timestamp(?::BIGINT), ?, NULL, NULL)",
+        params![
+            id,
+            s.finding_id,
+            s.rule_id,
+            s.resource,
+            s.reason,
+            s.author,
+            now,
+            s.expires_at,
+            origin
+        ],
+    )?;
+    Ok(id)
+}
+
 fn severity_rank_sql() -> &'static str {
     "CASE f.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
 }
@@ -184,7 +210,6 @@ impl Store {
         {
             let mut app = tx.appender("new_findings")?;
             for f in &eval.findings {
-                let evidence = serde_json::Value::Object(f.evidence.clone()).to_string();
                 app.append_row(params![
                     f.finding_id,
                     f.rule_id,
@@ -196,7 +221,7 @@ impl Store {
                     f.resource,
                     f.identity_id,
                     f.message,
-                    evidence,
+                    f.evidence,
                     "open",
                     duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, now),
                     duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, now),
@@ -417,22 +442,7 @@ impl Store {
             ));
         }
         let tx = self.conn.transaction()?;
-        let id: i64 = tx.query_row("SELECT nextval('suppression_ids')", [], |r| r.get(0))?;
-        tx.execute(
-            "INSERT INTO suppressions VALUES (?, ?, ?, ?, ?, ?, make_timestamp(?::BIGINT),
-                    make_timestamp(?::BIGINT), ?, NULL, NULL)",
-            params![
-                id,
-                s.finding_id,
-                s.rule_id,
-                s.resource,
-                s.reason,
-                s.author,
-                now,
-                s.expires_at,
-                origin
-            ],
-        )?;
+        let id = insert_suppression(&tx, s, origin, now)?;
         tx.execute(
             "INSERT INTO finding_events
              SELECT f.finding_id, make_timestamp($1::BIGINT), 'suppressed', $2, $3 FROM findings f
@@ -519,22 +529,7 @@ impl Store {
             params![now, origin],
         )?;
         for s in list {
-            let id: i64 = tx.query_row("SELECT nextval('suppression_ids')", [], |r| r.get(0))?;
-            tx.execute(
-                "INSERT INTO suppressions VALUES (?, ?, ?, ?, ?, ?, make_timestamp(?::BIGINT),
-                        make_timestamp(?::BIGINT), ?, NULL, NULL)",
-                params![
-                    id,
-                    s.finding_id,
-                    s.rule_id,
-                    s.resource,
-                    s.reason,
-                    s.author,
-                    now,
-                    s.expires_at,
-                    origin
-                ],
-            )?;
+            insert_suppression(&tx, s, origin, now)?;
         }
         tx.commit()?;
         Ok(())
