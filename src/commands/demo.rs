@@ -78,6 +78,7 @@ pub fn run(
     let (eval, summary) = super::evaluate::evaluate_current(&mut store, rules, config, now)?;
     outln!();
     super::evaluate::print_summary(&eval, &summary)?;
+    super::evaluate::print_counts(&store, now)?;
     let top = store.findings(
         &nhiscope_engine::store::FindingFilter {
             limit: Some(8),

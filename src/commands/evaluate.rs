@@ -60,6 +60,48 @@ pub fn evaluate_current(
 }
 
 /// One line about an evaluation.
+/// Open findings by severity and by OWASP NHI category, one line each.
+pub fn print_counts(store: &Store, now: i64) -> Result<()> {
+    let counts = store.finding_counts(now)?;
+    let mut by_severity: Vec<(String, i64)> = Vec::new();
+    let mut by_owasp: std::collections::BTreeMap<String, i64> = Default::default();
+    let mut suppressed = 0;
+    for (status, severity, owasp, n) in counts {
+        match status.as_str() {
+            "open" => {
+                match by_severity.iter_mut().find(|(s, _)| *s == severity) {
+                    Some((_, c)) => *c += n,
+                    None => by_severity.push((severity, n)),
+                }
+                *by_owasp.entry(owasp).or_default() += n;
+            }
+            "suppressed" => suppressed += n,
+            _ => {}
+        }
+    }
+    let sev: Vec<String> = by_severity
+        .iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect();
+    let mut owasp: Vec<(String, i64)> = by_owasp.into_iter().collect();
+    owasp.sort_by_key(|(k, _)| k.trim_start_matches("NHI").parse::<u32>().unwrap_or(99));
+    let owasp: Vec<String> = owasp.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    outln!(
+        "open findings by severity: {}; by OWASP NHI: {}; suppressed: {suppressed}",
+        if sev.is_empty() {
+            "none".to_string()
+        } else {
+            sev.join(", ")
+        },
+        if owasp.is_empty() {
+            "none".to_string()
+        } else {
+            owasp.join(", ")
+        },
+    );
+    Ok(())
+}
+
 pub fn print_summary(eval: &Evaluation, s: &EvaluationSummary) -> Result<()> {
     outln!(
         "rules: {} evaluated ({} failed), {} findings: {} new, {} reopened, {} resolved{}",
@@ -164,9 +206,12 @@ pub fn run(
     let (eval, summary) = evaluate_current(&mut store, rules, config, now)?;
     if args.format == crate::cli::FindingFormat::Table {
         print_summary(&eval, &summary)?;
+        print_counts(&store, now)?;
+        outln!("list them with `nhiscope findings` (filters, --format json|csv|sarif|ocsf)");
+    } else {
+        let listed = store.findings(&Default::default(), now)?;
+        findings::print(&listed, args.format, rules)?;
     }
-    let listed = store.findings(&Default::default(), now)?;
-    findings::print(&listed, args.format, rules)?;
     if let Some(code) = fail_on(&store, args.fail_on, now)? {
         return Ok(code);
     }

@@ -34,6 +34,7 @@ pub fn run(
     };
     let (eval, summary) = super::evaluate::evaluate_current(&mut store, &rule_set, config, now)?;
     super::evaluate::print_summary(&eval, &summary)?;
+    super::evaluate::print_counts(&store, now)?;
     if let Some(failing) = super::evaluate::fail_on(&store, fail_on, now)? {
         return Ok(failing);
     }

@@ -146,9 +146,25 @@ fn insert_suppression(
     Ok(id)
 }
 
-fn severity_rank_sql() -> &'static str {
-    "CASE f.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
-}
+/// Findings with the suppression overlay at $1 (micros): `listed` has every findings column,
+/// `shown` (open, suppressed or resolved), `sid` (the suppression in force) and `rank`
+/// (severity, 0 info .. 4 critical).
+const LISTED: &str = "
+    active AS (
+        SELECT * FROM suppressions
+        WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > make_timestamp($1::BIGINT))),
+    matched AS (
+        SELECT f.finding_id, min(s.suppression_id) AS sid FROM findings f JOIN active s
+          ON s.finding_id = f.finding_id
+          OR (s.finding_id IS NULL AND (s.rule_id = '*' OR s.rule_id = f.rule_id)
+              AND f.resource GLOB coalesce(s.resource, '*'))
+        GROUP BY f.finding_id),
+    listed AS (
+        SELECT f.*, CASE WHEN f.status = 'open' AND m.sid IS NOT NULL THEN 'suppressed' ELSE f.status END AS shown,
+               m.sid,
+               CASE f.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2
+                               WHEN 'low' THEN 1 ELSE 0 END AS rank
+        FROM findings f LEFT JOIN matched m USING (finding_id))";
 
 /// Model tables behind the tables a rule reads (derived tables map to their sources).
 fn model_tables(read: &[String]) -> Vec<String> {
@@ -337,19 +353,7 @@ impl Store {
             f.statuses.join(",")
         };
         let sql = format!(
-            "WITH active AS (
-                SELECT * FROM suppressions
-                WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > make_timestamp($1::BIGINT))),
-             matched AS (
-                SELECT f.finding_id, min(s.suppression_id) AS sid FROM findings f JOIN active s
-                  ON s.finding_id = f.finding_id
-                  OR (s.finding_id IS NULL AND (s.rule_id = '*' OR s.rule_id = f.rule_id)
-                      AND f.resource GLOB coalesce(s.resource, '*'))
-                GROUP BY f.finding_id),
-             listed AS (
-                SELECT f.*, CASE WHEN f.status = 'open' AND m.sid IS NOT NULL THEN 'suppressed' ELSE f.status END AS shown,
-                       m.sid, {rank} AS rank
-                FROM findings f LEFT JOIN matched m USING (finding_id))
+            "WITH {LISTED}
              SELECT l.finding_id, l.rule_id, l.owasp, l.severity, l.title, l.provider, l.tenant, l.resource,
                     l.identity_id, l.message, l.evidence, l.shown, epoch_us(l.first_seen), epoch_us(l.last_seen),
                     epoch_us(l.resolved_at), s.suppression_id, s.finding_id, s.rule_id, s.resource, s.reason,
@@ -363,8 +367,7 @@ impl Store {
                AND ($7::VARCHAR IS NULL OR l.tenant = $7)
                AND ($8::VARCHAR IS NULL OR l.resource ILIKE $8 OR l.identity_id ILIKE $8)
              ORDER BY l.rank DESC, l.rule_id, l.tenant, l.resource
-             LIMIT $9",
-            rank = severity_rank_sql()
+             LIMIT $9"
         );
         let rank = f
             .min_severity
@@ -417,6 +420,20 @@ impl Store {
                 })
             },
         )?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Counts of findings by status (with the suppression overlay at `now`), severity and
+    /// OWASP category: (status, severity, owasp, count), most severe first.
+    pub fn finding_counts(&self, now: Micros) -> Result<Vec<(String, String, String, i64)>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "WITH {LISTED}
+             SELECT shown, severity, owasp, count(*) FROM listed
+             GROUP BY shown, severity, owasp, rank ORDER BY shown, rank DESC, owasp"
+        ))?;
+        let rows = stmt.query_map(params![now], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
