@@ -25,11 +25,11 @@ pub fn run(
     let ScanProvider::Aws(args) = provider;
     // Rules load before the scan so a broken rule file fails fast.
     let rule_set = if args.no_rules { None } else { Some(rules()?) };
-    let (no_rules, fail_on) = (args.no_rules, args.fail_on);
+    let fail_on = args.fail_on;
     let runtime = super::runtime()?;
     let (code, mut store) = runtime.block_on(scan_aws(args, config, store, quiet))?;
     drop(runtime);
-    let Some(rule_set) = rule_set.filter(|_| !no_rules) else {
+    let Some(rule_set) = rule_set else {
         return Ok(code);
     };
     let (eval, summary) = super::evaluate::evaluate_current(&mut store, &rule_set, config, now)?;
