@@ -77,6 +77,15 @@ pub enum BenchAction {
         credentials: i64,
         #[arg(long, default_value_t = 10_000_000)]
         grants: i64,
+        /// Rules evaluated at the same time.
+        #[arg(long, default_value_t = 2)]
+        concurrency: usize,
+        /// Only the rules whose id contains this text.
+        #[arg(long)]
+        only: Option<String>,
+        /// Also record the finding lifecycle (as `evaluate` does) and time it.
+        #[arg(long)]
+        record: bool,
     },
 }
 

@@ -25,6 +25,11 @@ pub struct Finding {
 
 /// The stable id of a finding: `F-` and 16 hex digits of FNV-1a 64 over its key fields.
 pub fn finding_id(rule_id: &str, provider: &str, tenant: &str, resource: &str) -> String {
+    format_finding_id(finding_hash(rule_id, provider, tenant, resource))
+}
+
+/// FNV-1a 64 over the key fields of a finding, each followed by a unit separator.
+pub fn finding_hash(rule_id: &str, provider: &str, tenant: &str, resource: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in [rule_id, provider, tenant, resource] {
         for b in part.bytes().chain(std::iter::once(0x1f)) {
@@ -32,7 +37,12 @@ pub fn finding_id(rule_id: &str, provider: &str, tenant: &str, resource: &str) -
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
-    format!("F-{h:016x}")
+    h
+}
+
+/// The text form of a finding hash: `F-` and 16 hex digits.
+pub fn format_finding_id(hash: u64) -> String {
+    format!("F-{hash:016x}")
 }
 
 #[cfg(test)]

@@ -31,7 +31,16 @@ pub fn run(
         identities,
         credentials,
         grants,
+        concurrency,
+        only,
+        record,
     } = action;
+    let selected: Vec<_> = rules
+        .rules
+        .iter()
+        .filter(|r| only.as_deref().is_none_or(|o| r.id.contains(o)))
+        .cloned()
+        .collect();
     let mut store = Store::open(store_path)?;
     let existing = store
         .scans(Some("synthetic:100000000001"), 1)?
@@ -54,9 +63,11 @@ pub fn run(
     let runtime = super::runtime()?;
     let started = Instant::now();
     let (eval, setup) = runtime.block_on(async {
-        let analysis = Analysis::new(&store, Snapshot::Current, now, true).await?;
+        let analysis = Analysis::new(&store, Snapshot::Current, now, true)
+            .await?
+            .with_concurrency(concurrency);
         let setup = started.elapsed();
-        anyhow::Ok((analysis.evaluate(&rules.rules).await, setup))
+        anyhow::Ok((analysis.evaluate(&store, &selected).await?, setup))
     })?;
     let total = started.elapsed();
     let mut runs = eval.runs.clone();
@@ -64,12 +75,15 @@ pub fn run(
     outln!(
         "evaluated {} rules: {} findings in {:.2} s (derived tables {:.2} s), peak RSS {:.0} MiB",
         eval.runs.len(),
-        eval.findings.len(),
+        eval.findings,
         total.as_secs_f64(),
         setup.as_secs_f64(),
         peak_rss_mib().unwrap_or(f64::NAN)
     );
-    for r in runs.iter().take(6) {
+    for r in runs
+        .iter()
+        .take(if only.is_some() { runs.len() } else { 8 })
+    {
         outln!(
             "  {:<14} {:>6} ms  {:>8} findings{}",
             r.rule_id,
@@ -79,6 +93,17 @@ pub fn run(
                 .as_deref()
                 .map(|e| format!("  ERROR {e}"))
                 .unwrap_or_default()
+        );
+    }
+    if record {
+        let started = Instant::now();
+        let summary = store.record_evaluation(&eval)?;
+        outln!(
+            "recorded the lifecycle in {:.2} s ({} opened, {} resolved), peak RSS {:.0} MiB",
+            started.elapsed().as_secs_f64(),
+            summary.opened,
+            summary.resolved,
+            peak_rss_mib().unwrap_or(f64::NAN)
         );
     }
     Ok(if eval.failed().count() == 0 {

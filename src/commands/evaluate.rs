@@ -48,7 +48,7 @@ pub fn evaluate_current(
     let runtime = super::runtime()?;
     let evaluation = runtime.block_on(async {
         let analysis = Analysis::new(store, Snapshot::Current, now, true).await?;
-        anyhow::Ok(analysis.evaluate(&rules.rules).await)
+        anyhow::Ok(analysis.evaluate(store, &rules.rules).await?)
     })?;
     for run in evaluation.failed() {
         eprintln!("error: {}", run.error.as_deref().unwrap_or("?"));
@@ -165,26 +165,26 @@ pub fn run(
         let runtime = super::runtime()?;
         let eval = runtime.block_on(async {
             let analysis = Analysis::new(&store, Snapshot::AsOf(at), at, true).await?;
-            anyhow::Ok(analysis.evaluate(&rules.rules).await)
+            anyhow::Ok(analysis.evaluate(&store, &rules.rules).await?)
         })?;
         for run in eval.failed() {
             eprintln!("error: {}", run.error.as_deref().unwrap_or("?"));
         }
-        let listed: Vec<StoredFinding> = eval
-            .findings
-            .iter()
+        let listed: Vec<StoredFinding> = store
+            .staged_findings(None)?
+            .into_iter()
             .map(|f| StoredFinding {
-                finding_id: f.finding_id.clone(),
-                rule_id: f.rule_id.clone(),
-                owasp: f.owasp.clone(),
+                finding_id: f.finding_id,
+                rule_id: f.rule_id,
+                owasp: f.owasp,
                 severity: f.severity.as_str().into(),
-                title: f.title.clone(),
-                provider: f.provider.clone(),
-                tenant: f.tenant.clone(),
-                resource: f.resource.clone(),
-                identity_id: f.identity_id.clone(),
-                message: f.message.clone(),
-                evidence: Some(f.evidence.clone()),
+                title: f.title,
+                provider: f.provider,
+                tenant: f.tenant,
+                resource: f.resource,
+                identity_id: f.identity_id,
+                message: f.message,
+                evidence: Some(f.evidence),
                 status: "open".into(),
                 first_seen: at,
                 last_seen: at,
@@ -193,9 +193,10 @@ pub fn run(
             })
             .collect();
         findings::print(&listed, args.format, rules)?;
-        let failing = args
-            .fail_on
-            .is_some_and(|t| eval.findings.iter().any(|f| f.severity >= t.severity()));
+        let failing = match args.fail_on {
+            Some(t) => store.staged_at_least(t.severity())?,
+            None => false,
+        };
         return Ok(if failing {
             ExitCode::from(super::EXIT_FINDINGS)
         } else {

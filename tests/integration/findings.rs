@@ -110,7 +110,7 @@ fn evaluate(
     let eval = rt
         .block_on(async {
             let a = Analysis::new(store, Snapshot::Current, now, true).await?;
-            Ok::<_, nhiscope_engine::analysis::AnalysisError>(a.evaluate(&rules.rules).await)
+            Ok::<_, Box<dyn std::error::Error>>(a.evaluate(store, &rules.rules).await?)
         })
         .expect("evaluate");
     assert_eq!(eval.failed().count(), 0, "{:?}", eval.runs);

@@ -5,7 +5,11 @@
 //!   permissions boundary must also allow the action, conditions on an `Allow` narrow it but
 //!   do not remove it (`conditional = true`), conditions on a `Deny` mean it may not apply
 //!   (it does not remove the grant). `*` (admin) is removed by any unconditional all-resource
-//!   `Deny`, since the identity is then "everything but ...".
+//!   `Deny`, since the identity is then "everything but ...". The policy analysis runs once
+//!   per distinct statement: DuckDB groups the grants by statement content
+//!   (`grant_statements`), the IAM functions evaluate those (`statement_actions`,
+//!   `statement_deny_all`), and only the grant rows of sensitive statements, without their
+//!   lists, leave the store (`grant_links`).
 //! - `nhi_identities`: the identities that are non-human, with why (`nhi_reason`): roles
 //!   other than service-linked and human SSO/SAML-only roles, users holding a programmatic
 //!   credential (access key, SSH key, signing certificate, service-specific credential), and
@@ -16,35 +20,134 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::Result;
 use datafusion::datasource::MemTable;
 
+use super::duckdb_table::snapshot_rows;
+use crate::model::Table;
 use crate::policy::privesc::PATHS;
 
-/// The query behind `permissions` (over the `grants` table).
+/// The key of a statement's content (effect, actions and resources; conditions are a
+/// property of each grant row): 63 bits of DuckDB's hash, so analysis work grows with the
+/// number of distinct statements, not with the number of grant rows.
+const STATEMENT_KEY: &str =
+    "(hash(t.effect, t.actions, t.not_actions, t.resources, t.not_resources) >> 1)::BIGINT";
+
+/// DuckDB side: the distinct statements of the snapshot's grants.
+pub fn grant_statements_sql() -> String {
+    format!(
+        "SELECT {STATEMENT_KEY} AS statement_key, any_value(t.effect) AS effect,
+                any_value(t.actions) AS actions, any_value(t.not_actions) AS not_actions,
+                any_value(t.resources) AS resources, any_value(t.not_resources) AS not_resources
+         FROM {} GROUP BY 1",
+        snapshot_rows(Table::Grants)
+    )
+}
+
+/// The columns of [`grant_statements_sql`].
+pub fn grant_statements_schema() -> SchemaRef {
+    let grants = Table::Grants.schema();
+    let mut fields = vec![Arc::new(Field::new(
+        "statement_key",
+        DataType::Int64,
+        false,
+    ))];
+    for name in [
+        "effect",
+        "actions",
+        "not_actions",
+        "resources",
+        "not_resources",
+    ] {
+        fields.push(Arc::new(
+            grants.field_with_name(name).expect("grants column").clone(),
+        ));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// DuckDB side: the lean grant rows (no lists) whose statement is one of the keys in the
+/// first fixed parameter (comma-separated; every row when it is NULL), plus every boundary
+/// row. Only these rows leave the store.
+pub fn grant_links_sql() -> String {
+    format!(
+        "SELECT t.provider, t.tenant, t.identity_id, t.policy_id, t.statement_index, t.sid,
+                t.relation, t.effect, t.conditions IS NOT NULL AS conditional,
+                {STATEMENT_KEY} AS statement_key
+         FROM {}
+         WHERE t.relation = 'boundary' OR ?::VARCHAR IS NULL
+            OR {STATEMENT_KEY} IN (SELECT TRY_CAST(unnest(string_split(?::VARCHAR, ',')) AS BIGINT))",
+        snapshot_rows(Table::Grants)
+    )
+}
+
+/// The columns of [`grant_links_sql`].
+pub fn grant_links_schema() -> SchemaRef {
+    let grants = Table::Grants.schema();
+    let mut fields: Vec<Arc<Field>> = [
+        "provider",
+        "tenant",
+        "identity_id",
+        "policy_id",
+        "statement_index",
+        "sid",
+        "relation",
+        "effect",
+    ]
+    .iter()
+    .map(|name| Arc::new(grants.field_with_name(name).expect("grants column").clone()))
+    .collect();
+    fields.push(Arc::new(Field::new(
+        "conditional",
+        DataType::Boolean,
+        false,
+    )));
+    fields.push(Arc::new(Field::new(
+        "statement_key",
+        DataType::Int64,
+        false,
+    )));
+    Arc::new(Schema::new(fields))
+}
+
+/// Per distinct statement: the sensitive catalogue entries it allows or denies, and whether
+/// it covers all resources.
+pub const STATEMENT_ACTIONS_SQL: &str = "
+SELECT statement_key, effect,
+       unnest(iam_sensitive_actions(actions, not_actions, resources, not_resources)) AS action,
+       iam_covers_all_resources(resources, not_resources) AS all_resources
+FROM grant_statements WHERE effect = 'Allow' OR effect = 'Deny'
+";
+
+/// The distinct `Deny` statements that cover all resources (whatever their actions).
+pub const STATEMENT_DENY_ALL_SQL: &str = "
+SELECT statement_key FROM grant_statements
+WHERE effect = 'Deny' AND iam_covers_all_resources(resources, not_resources)
+";
+
+/// The query behind `permissions` (over `grant_links` and the per-statement tables).
 pub const PERMISSIONS_SQL: &str = "
 WITH st AS (
-    SELECT provider, tenant, identity_id, policy_id, relation, statement_index, sid, effect,
-           conditions IS NOT NULL AS conditional,
-           iam_covers_all_resources(resources, not_resources) AS all_resources,
-           unnest(iam_sensitive_actions(actions, not_actions, resources, not_resources)) AS action
-    FROM grants WHERE effect = 'Allow' OR effect = 'Deny'
+    SELECT l.provider, l.tenant, l.identity_id, l.policy_id, l.relation, l.statement_index, l.sid,
+           l.effect, l.conditional, f.all_resources, f.action
+    FROM grant_links l JOIN statement_actions f ON f.statement_key = l.statement_key
 ),
 denied AS (
     SELECT DISTINCT tenant, identity_id, action FROM st
     WHERE effect = 'Deny' AND NOT conditional AND all_resources
 ),
 deny_any AS (
-    SELECT DISTINCT tenant, identity_id FROM grants
-    WHERE effect = 'Deny' AND conditions IS NULL AND iam_covers_all_resources(resources, not_resources)
+    SELECT DISTINCT l.tenant, l.identity_id FROM grant_links l
+    JOIN statement_deny_all d ON d.statement_key = l.statement_key
+    WHERE NOT l.conditional
 ),
-bounded AS (SELECT DISTINCT tenant, identity_id FROM grants WHERE relation = 'boundary'),
+bounded AS (SELECT DISTINCT tenant, identity_id FROM grant_links WHERE relation = 'boundary'),
 boundary_allows AS (
     SELECT DISTINCT tenant, identity_id, action FROM st WHERE relation = 'boundary' AND effect = 'Allow'
 ),
 unknown_boundary AS (
-    SELECT DISTINCT tenant, identity_id FROM grants WHERE relation = 'boundary' AND effect = 'Unknown'
+    SELECT DISTINCT tenant, identity_id FROM grant_links WHERE relation = 'boundary' AND effect = 'Unknown'
 )
 SELECT a.provider, a.tenant, a.identity_id, a.action, a.policy_id, a.statement_index, a.sid,
        a.relation, a.conditional, a.all_resources

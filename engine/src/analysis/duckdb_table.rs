@@ -1,7 +1,8 @@
 //! A DataFusion table over one model table of the DuckDB store, restricted to a snapshot.
 //! Scans stream DuckDB's own Arrow output (no conversion, no full materialisation) on a
-//! worker thread through a bounded channel, and push the projection down into DuckDB so only
-//! the columns a rule reads leave the store.
+//! worker thread through a bounded channel, and push the projection and simple filters
+//! ([`super::pushdown`]) down into DuckDB so only the columns and rows a rule reads leave
+//! the store.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,11 +14,14 @@ use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::physical_plan::ExecutionPlan;
+use duckdb::types::Value;
 use duckdb::Connection;
+
+use super::pushdown;
 
 use crate::model::Table;
 use crate::store::Snapshot;
@@ -25,9 +29,13 @@ use crate::store::Snapshot;
 /// Batches in flight between the DuckDB thread and DataFusion, per scan.
 const CHANNEL_DEPTH: usize = 4;
 
-/// One model table of the store, as of one snapshot.
+/// One model table of the store (or an engine-defined query over them), as of one snapshot.
 pub struct DuckTable {
-    table: Table,
+    name: String,
+    /// The FROM clause yielding the rows as `t`, with two `?` for the snapshot.
+    from: String,
+    /// Values bound after the snapshot's, for `?` of an engine-defined query.
+    fixed: Vec<Value>,
     schema: SchemaRef,
     snapshot: Snapshot,
     conn: Arc<Mutex<Connection>>,
@@ -35,15 +43,47 @@ pub struct DuckTable {
 
 impl std::fmt::Debug for DuckTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DuckTable({})", self.table.name())
+        write!(f, "DuckTable({})", self.name)
     }
+}
+
+/// The rows of a model table in a snapshot (`?` as-of time, `?` scan id), as `t`.
+pub fn snapshot_rows(table: Table) -> String {
+    format!(
+        "{} t SEMI JOIN collections_at(make_timestamp(?::BIGINT), ?::BIGINT) sel
+         ON t.scan_id = sel.scan_id AND t.collector = sel.collector",
+        table.name()
+    )
 }
 
 impl DuckTable {
     pub fn new(table: Table, snapshot: Snapshot, conn: Arc<Mutex<Connection>>) -> DuckTable {
         DuckTable {
-            table,
+            name: table.name().to_string(),
+            from: snapshot_rows(table),
+            fixed: Vec::new(),
             schema: table.schema(),
+            snapshot,
+            conn,
+        }
+    }
+
+    /// A table over an engine-defined query (never rule text): `sql` reads the snapshot
+    /// through [`snapshot_rows`] (its two `?` come first), then binds `fixed` in order, and
+    /// returns the columns of `schema`.
+    pub fn query(
+        name: &str,
+        sql: &str,
+        fixed: Vec<Value>,
+        schema: SchemaRef,
+        snapshot: Snapshot,
+        conn: Arc<Mutex<Connection>>,
+    ) -> DuckTable {
+        DuckTable {
+            name: name.to_string(),
+            from: format!("({sql}) t"),
+            fixed,
+            schema,
             snapshot,
             conn,
         }
@@ -60,11 +100,24 @@ impl TableProvider for DuckTable {
         TableType::Base
     }
 
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| match pushdown::translate(f, &self.schema) {
+                Some(_) => TableProviderFilterPushDown::Inexact,
+                None => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
     async fn scan(
         &self,
         _state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let schema = match projection {
@@ -82,15 +135,25 @@ impl TableProvider for DuckTable {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let predicate = pushdown::conjunction(filters, &self.schema);
         let sql = format!(
-            "SELECT {columns} FROM {} t SEMI JOIN collections_at(make_timestamp($1::BIGINT), $2::BIGINT) sel
-             ON t.scan_id = sel.scan_id AND t.collector = sel.collector{}",
-            self.table.name(),
+            "SELECT {columns} FROM {}{}{}",
+            self.from,
+            predicate
+                .as_ref()
+                .map(|p| format!(" WHERE {}", p.sql))
+                .unwrap_or_default(),
             limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default()
         );
         let partition = Arc::new(DuckPartition {
             schema: schema.clone(),
             sql,
+            values: self
+                .fixed
+                .iter()
+                .cloned()
+                .chain(predicate.into_iter().flat_map(|p| p.values))
+                .collect(),
             snapshot: self.snapshot,
             source: self.conn.clone(),
         });
@@ -108,6 +171,8 @@ impl TableProvider for DuckTable {
 struct DuckPartition {
     schema: SchemaRef,
     sql: String,
+    /// The fixed values and pushed-down filters' values, bound after the snapshot's two.
+    values: Vec<Value>,
     snapshot: Snapshot,
     /// Each execution reads through its own connection cloned from this one.
     source: Arc<Mutex<Connection>>,
@@ -162,17 +227,19 @@ impl PartitionStream for DuckPartition {
             });
         let (sql, schema) = (self.sql.clone(), self.schema.clone());
         let (as_of, scan) = match self.snapshot {
-            Snapshot::Current => (None, None),
-            Snapshot::AsOf(t) => (Some(t), None),
-            Snapshot::Scan(id) => (None, Some(id)),
+            Snapshot::Current => (Value::Null, Value::Null),
+            Snapshot::AsOf(t) => (Value::BigInt(t), Value::Null),
+            Snapshot::Scan(id) => (Value::Null, Value::BigInt(id)),
         };
+        let mut values = vec![as_of, scan];
+        values.extend(self.values.iter().cloned());
         std::thread::spawn(move || {
             let run = || -> Result<()> {
                 let conn = conn?;
                 let ext = |e: duckdb::Error| DataFusionError::External(Box::new(e));
                 let mut stmt = conn.prepare(&sql).map_err(ext)?;
                 let stream = stmt
-                    .stream_arrow(duckdb::params![as_of, scan])
+                    .stream_arrow(duckdb::params_from_iter(values))
                     .map_err(ext)?;
                 for batch in stream {
                     if tx.blocking_send(conform(batch, &schema)).is_err() {

@@ -1,12 +1,16 @@
 //! Planning and running rules. Each rule's query is parsed read-only (no DDL, DML or
 //! statements), its `$name` placeholders are bound to typed parameter values (`$now` is the
-//! evaluation time), its output is checked against the finding contract, and its rows become
-//! [`Finding`]s. Rules run concurrently; one failing rule is reported and the others still run.
+//! evaluation time), its output is checked against the finding contract, and its rows stream,
+//! converted to finding columns, into the store's finding stage (bounded memory whatever the
+//! number of findings). Rules run concurrently; one failing rule is reported and the others
+//! still run.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
+use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -18,9 +22,11 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::Analysis;
-use crate::findings::{finding_id, Finding};
+use crate::findings::finding_hash;
 use crate::rules::rule::REQUIRED_COLUMNS;
 use crate::rules::{Rule, RuleError};
+use crate::store::staging::staged_schema;
+use crate::store::{Store, StoreError};
 use crate::time::Micros;
 
 /// How one rule ran.
@@ -38,7 +44,8 @@ pub struct RuleRun {
 #[derive(Debug, Clone, Default)]
 pub struct Evaluation {
     pub now: Micros,
-    pub findings: Vec<Finding>,
+    /// Distinct findings staged (see [`Store::staged_findings`]).
+    pub findings: usize,
     pub runs: Vec<RuleRun>,
 }
 
@@ -138,75 +145,105 @@ impl Analysis {
         Ok((df, tables))
     }
 
-    /// Runs one rule and turns its rows into findings.
-    pub async fn run(&self, rule: &Rule) -> Result<(Vec<Finding>, Vec<String>), RuleError> {
+    /// Runs one rule, streaming its rows (converted to the staged finding columns) into `tx`.
+    async fn run(
+        &self,
+        rule: &Rule,
+        tx: tokio::sync::mpsc::Sender<RecordBatch>,
+    ) -> Result<RuleOutput, RuleError> {
         let (df, tables) = self.plan(rule).await?;
-        let batches = df.collect().await.map_err(|e| rule_error(rule, e))?;
-        let mut findings = Vec::new();
-        for batch in &batches {
-            findings_of(rule, batch, &mut findings).map_err(|e| rule_error(rule, e))?;
-        }
-        // One finding per resource: a rule returning several rows for one resource (several
-        // granting statements, say) keeps the first, with the others' evidence under `also`.
-        let mut seen: HashMap<String, usize> = HashMap::with_capacity(findings.len());
-        let mut also: HashMap<usize, Vec<String>> = HashMap::new();
-        let mut unique: Vec<Finding> = Vec::with_capacity(findings.len());
-        for f in findings {
-            match seen.get(&f.finding_id) {
-                Some(&i) => {
-                    let extra = also.entry(i).or_default();
-                    if extra.len() < 20 {
-                        extra.push(f.evidence);
-                    }
-                }
-                None => {
-                    seen.insert(f.finding_id.clone(), unique.len());
-                    unique.push(f);
-                }
+        let mut stream = df.execute_stream().await.map_err(|e| rule_error(rule, e))?;
+        // Finding ids are FNV hashes: the set of hashes counts distinct findings exactly and
+        // tells whether the rule reported a resource twice (folded when the stage closes).
+        let mut ids: HashSet<u64> = HashSet::new();
+        let mut rows = 0usize;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| rule_error(rule, e))?;
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            let staged =
+                stage_batch(rule, &batch, rows, &mut ids).map_err(|e| rule_error(rule, e))?;
+            rows += batch.num_rows();
+            if tx.send(staged).await.is_err() {
+                return Err(rule_error(rule, "the finding stage closed"));
             }
         }
-        for (i, extra) in also {
-            let mut first: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&unique[i].evidence).unwrap_or_default();
-            let items = extra
-                .iter()
-                .filter_map(|e| serde_json::from_str::<serde_json::Value>(e).ok())
-                .collect();
-            first.insert("also".into(), serde_json::Value::Array(items));
-            unique[i].evidence = serde_json::Value::Object(first).to_string();
-        }
-        Ok((unique, tables))
+        Ok(RuleOutput {
+            findings: ids.len(),
+            repeated: ids.len() < rows,
+            tables,
+        })
     }
 
-    /// Evaluates every rule (two at a time), collecting findings and per-rule runs.
-    pub async fn evaluate(&self, rules: &[Rule]) -> Evaluation {
-        let runs = futures::stream::iter(rules.iter().map(|rule| async move {
-            let started = Instant::now();
-            let outcome = self.run(rule).await;
-            (rule, outcome, started.elapsed().as_millis() as u64)
-        }))
-        .buffered(2)
-        .collect::<Vec<_>>()
-        .await;
+    /// Evaluates every rule (two at a time) and stages their findings in `store` (see
+    /// [`Store::stage_findings`]): read them back with [`Store::staged_findings`] or record
+    /// the lifecycle with [`Store::record_evaluation`]. One failing rule is reported in its
+    /// [`RuleRun`] and stages nothing; the others still run.
+    pub async fn evaluate(&self, store: &Store, rules: &[Rule]) -> Result<Evaluation, StoreError> {
+        let mut stage = store.stage_findings(rules)?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, RecordBatch)>(8);
+        let producer = async move {
+            futures::stream::iter(rules.iter().enumerate().map(|(i, rule)| {
+                let tx = tx.clone();
+                async move {
+                    let started = Instant::now();
+                    let (rule_tx, mut rule_rx) = tokio::sync::mpsc::channel::<RecordBatch>(2);
+                    let forward = async {
+                        while let Some(batch) = rule_rx.recv().await {
+                            if tx.send((i, batch)).await.is_err() {
+                                break;
+                            }
+                        }
+                    };
+                    let (outcome, ()) = futures::join!(self.run(rule, rule_tx), forward);
+                    (rule, outcome, started.elapsed().as_millis() as u64)
+                }
+            }))
+            .buffered(self.concurrency)
+            .collect::<Vec<_>>()
+            .await
+        };
+        let mut stage_errors: HashMap<usize, String> = HashMap::new();
+        let consumer = async {
+            while let Some((i, batch)) = rx.recv().await {
+                if stage_errors.contains_key(&i) {
+                    continue;
+                }
+                if let Err(e) = stage.append(&batch) {
+                    stage_errors.insert(i, format!("staging its findings failed: {e}"));
+                }
+            }
+        };
+        let (outcomes, ()) = futures::join!(producer, consumer);
         let mut evaluation = Evaluation {
             now: self.now(),
             ..Default::default()
         };
-        for (rule, outcome, millis) in runs {
+        let (mut failed, mut repeated) = (Vec::new(), Vec::new());
+        for (i, (rule, outcome, millis)) in outcomes.into_iter().enumerate() {
+            let outcome = match stage_errors.remove(&i) {
+                Some(e) => Err(rule_error(rule, e)),
+                None => outcome,
+            };
             match outcome {
-                Ok((findings, tables)) => {
-                    tracing::debug!(message = "Rule evaluated.", rule = %rule.id, findings = findings.len(), millis);
+                Ok(out) => {
+                    tracing::debug!(message = "Rule evaluated.", rule = %rule.id, findings = out.findings, millis);
+                    if out.repeated {
+                        repeated.push(rule.id.clone());
+                    }
+                    evaluation.findings += out.findings;
                     evaluation.runs.push(RuleRun {
                         rule_id: rule.id.clone(),
-                        findings: findings.len(),
+                        findings: out.findings,
                         millis,
-                        tables,
+                        tables: out.tables,
                         error: None,
                     });
-                    evaluation.findings.extend(findings);
                 }
                 Err(e) => {
                     tracing::warn!(message = "Rule failed.", rule = %rule.id, error = %e);
+                    failed.push(rule.id.clone());
                     evaluation.runs.push(RuleRun {
                         rule_id: rule.id.clone(),
                         findings: 0,
@@ -217,38 +254,80 @@ impl Analysis {
                 }
             }
         }
-        evaluation
+        stage.finish(&failed, &repeated)?;
+        Ok(evaluation)
     }
 }
 
-fn text_column(batch: &RecordBatch, name: &str) -> Result<Option<Vec<Option<String>>>, String> {
+/// What one rule produced.
+struct RuleOutput {
+    /// Distinct findings.
+    findings: usize,
+    /// Whether some resource was reported more than once.
+    repeated: bool,
+    tables: Vec<String>,
+}
+
+fn text_column(batch: &RecordBatch, name: &str) -> Result<Option<ArrayRef>, String> {
     let Some(col) = batch.column_by_name(name) else {
         return Ok(None);
     };
-    let col = cast(col, &DataType::Utf8).map_err(|e| format!("column `{name}`: {e}"))?;
-    let s = col.as_string::<i32>();
-    Ok(Some(
-        (0..s.len())
-            .map(|i| s.is_valid(i).then(|| s.value(i).to_string()))
-            .collect(),
-    ))
+    cast(col, &DataType::Utf8)
+        .map(Some)
+        .map_err(|e| format!("column `{name}`: {e}"))
 }
 
-fn findings_of(rule: &Rule, batch: &RecordBatch, out: &mut Vec<Finding>) -> Result<(), String> {
+/// Converts one batch of a rule's output into the staged finding columns: the contract
+/// columns, the finding id, and the other columns as one JSON object text per row (arrow's
+/// line writer).
+fn stage_batch(
+    rule: &Rule,
+    batch: &RecordBatch,
+    offset: usize,
+    ids: &mut HashSet<u64>,
+) -> Result<RecordBatch, String> {
     let n = batch.num_rows();
-    if n == 0 {
-        return Ok(());
-    }
-    let get = |name: &str| -> Result<Vec<Option<String>>, String> {
-        Ok(text_column(batch, name)?.unwrap_or_else(|| vec![None; n]))
+    let required = |name: &str| -> Result<ArrayRef, String> {
+        let col = text_column(batch, name)?.ok_or_else(|| format!("no `{name}` column"))?;
+        if let Some(i) = (0..n).find(|&i| col.is_null(i)) {
+            return Err(format!(
+                "row {}: `provider`, `tenant` and `resource` must not be NULL",
+                offset + i + 1
+            ));
+        }
+        Ok(col)
     };
-    let (provider, tenant, resource, message) = (
-        get("provider")?,
-        get("tenant")?,
-        get("resource")?,
-        get("message")?,
+    let (provider, tenant, resource) = (
+        required("provider")?,
+        required("tenant")?,
+        required("resource")?,
     );
-    let identity = get("identity_id")?;
+    let identity: ArrayRef = match text_column(batch, "identity_id")? {
+        Some(c) => c,
+        None => Arc::new(StringArray::new_null(n)),
+    };
+    let message = text_column(batch, "message")?.ok_or("no `message` column")?;
+    let message: ArrayRef = if message.null_count() == 0 {
+        message
+    } else {
+        let m = message.as_string::<i32>();
+        Arc::new(StringArray::from_iter_values(
+            m.iter().map(|v| v.unwrap_or(rule.title.as_str())),
+        ))
+    };
+    let (p, t, r) = (
+        provider.as_string::<i32>(),
+        tenant.as_string::<i32>(),
+        resource.as_string::<i32>(),
+    );
+    let mut finding_ids = StringBuilder::with_capacity(n, n * 18);
+    for i in 0..n {
+        let h = finding_hash(&rule.id, p.value(i), t.value(i), r.value(i));
+        ids.insert(h);
+        // Written in place: `F-` and 16 hex digits, as `format_finding_id` spells it.
+        let _ = write!(finding_ids, "F-{h:016x}");
+        finding_ids.append_value("");
+    }
     let skip = ["provider", "tenant", "resource", "message", "identity_id"];
     let keep: Vec<usize> = batch
         .schema()
@@ -258,42 +337,35 @@ fn findings_of(rule: &Rule, batch: &RecordBatch, out: &mut Vec<Finding>) -> Resu
         .filter(|(_, f)| !skip.contains(&f.name().as_str()))
         .map(|(i, _)| i)
         .collect();
-    // Evidence: the other columns, one JSON object text per row (arrow's line writer).
-    let evidence: Vec<String> = if keep.is_empty() {
-        vec!["{}".to_string(); n]
+    let evidence: ArrayRef = if keep.is_empty() {
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n("{}", n)))
     } else {
         let projected = batch.project(&keep).map_err(|e| e.to_string())?;
         let mut writer = arrow::json::LineDelimitedWriter::new(Vec::with_capacity(n * 128));
         writer.write(&projected).map_err(|e| e.to_string())?;
         writer.finish().map_err(|e| e.to_string())?;
         let text = String::from_utf8(writer.into_inner()).map_err(|e| e.to_string())?;
-        text.lines().map(str::to_string).collect()
+        let lines = StringArray::from(text.lines().collect::<Vec<_>>());
+        if lines.len() != n {
+            return Err(format!("evidence rows {} != {n}", lines.len()));
+        }
+        Arc::new(lines)
     };
-    if evidence.len() != n {
-        return Err(format!("evidence rows {} != {n}", evidence.len()));
-    }
-    for (i, evidence) in evidence.into_iter().enumerate() {
-        let (Some(provider), Some(tenant), Some(resource)) =
-            (provider[i].clone(), tenant[i].clone(), resource[i].clone())
-        else {
-            return Err(format!(
-                "row {}: `provider`, `tenant` and `resource` must not be NULL",
-                i + 1
-            ));
-        };
-        out.push(Finding {
-            finding_id: finding_id(&rule.id, &provider, &tenant, &resource),
-            rule_id: rule.id.clone(),
-            owasp: rule.owasp.clone(),
-            severity: rule.severity,
-            title: rule.title.clone(),
+    RecordBatch::try_new(
+        staged_schema(),
+        vec![
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                rule.id.as_str(),
+                n,
+            ))),
+            Arc::new(finding_ids.finish()),
             provider,
             tenant,
-            resource: resource.clone(),
-            identity_id: identity[i].clone(),
-            message: message[i].clone().unwrap_or_else(|| rule.title.clone()),
+            resource,
+            identity,
+            message,
             evidence,
-        });
-    }
-    Ok(())
+        ],
+    )
+    .map_err(|e| e.to_string())
 }

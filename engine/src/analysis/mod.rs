@@ -6,11 +6,13 @@
 pub mod derived;
 pub mod duckdb_table;
 pub mod evaluate;
+pub mod pushdown;
 pub mod udf;
 
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::Int64Type;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -33,6 +35,8 @@ pub enum AnalysisError {
 pub struct Analysis {
     ctx: SessionContext,
     now: Micros,
+    /// Rules evaluated at the same time.
+    concurrency: usize,
 }
 
 impl Analysis {
@@ -57,7 +61,65 @@ impl Analysis {
         }
         udf::register(&ctx);
         ctx.register_table("iam_privesc_paths", Arc::new(derived::privesc_paths()?))?;
-        let analysis = Analysis { ctx, now };
+        ctx.register_table(
+            "grant_statements",
+            Arc::new(duckdb_table::DuckTable::query(
+                "grant_statements",
+                &derived::grant_statements_sql(),
+                Vec::new(),
+                derived::grant_statements_schema(),
+                snapshot,
+                conn.clone(),
+            )),
+        )?;
+        let analysis = Analysis {
+            ctx,
+            now,
+            concurrency: 2,
+        };
+        // Per distinct statement: small, computed once for an evaluation.
+        let mut keys: Option<Vec<i64>> = None;
+        for (name, sql) in [
+            ("statement_actions", derived::STATEMENT_ACTIONS_SQL),
+            ("statement_deny_all", derived::STATEMENT_DENY_ALL_SQL),
+        ] {
+            let df = analysis.ctx.sql(sql).await?;
+            if materialize {
+                let schema = Arc::new(df.schema().as_arrow().clone());
+                let batches = df.collect().await?;
+                let found = keys.get_or_insert_with(Vec::new);
+                for b in &batches {
+                    let col = b.column_by_name("statement_key").expect("statement_key");
+                    found.extend(col.as_primitive::<Int64Type>().iter().flatten());
+                }
+                analysis
+                    .ctx
+                    .register_table(name, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
+            } else {
+                analysis.ctx.register_table(name, df.into_view())?;
+            }
+        }
+        // The grant rows of those statements (all rows when planning only).
+        let wanted = keys.map(|mut k| {
+            k.sort_unstable();
+            k.dedup();
+            k.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        });
+        let wanted = match wanted {
+            Some(list) => duckdb::types::Value::Text(list),
+            None => duckdb::types::Value::Null,
+        };
+        analysis.ctx.register_table(
+            "grant_links",
+            Arc::new(duckdb_table::DuckTable::query(
+                "grant_links",
+                &derived::grant_links_sql(),
+                vec![wanted.clone(), wanted],
+                derived::grant_links_schema(),
+                snapshot,
+                conn.clone(),
+            )),
+        )?;
         for (name, sql) in [
             ("permissions", derived::PERMISSIONS_SQL),
             ("nhi_identities", derived::NHI_SQL),
@@ -74,6 +136,12 @@ impl Analysis {
             }
         }
         Ok(analysis)
+    }
+
+    /// Evaluates `n` rules at the same time (default 2).
+    pub fn with_concurrency(mut self, n: usize) -> Analysis {
+        self.concurrency = n.max(1);
+        self
     }
 
     /// The evaluation time bound to `$now`.

@@ -129,7 +129,16 @@ impl Fixture {
         let analysis = Analysis::new(&store, Snapshot::Current, now, true)
             .await
             .map_err(|e| err(e.to_string()))?;
-        let (findings, _) = analysis.run(&rule).await?;
+        let eval = analysis
+            .evaluate(&store, std::slice::from_ref(&rule))
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        if let Some(e) = eval.failed().find_map(|r| r.error.clone()) {
+            return Err(err(e));
+        }
+        let findings = store
+            .staged_findings(Some(&rule.id))
+            .map_err(|e| err(e.to_string()))?;
         let mut flagged: Vec<String> = findings.into_iter().map(|f| f.resource).collect();
         flagged.sort();
         let mut problems = Vec::new();

@@ -172,7 +172,8 @@ fn model_tables(read: &[String]) -> Vec<String> {
     for t in read {
         let one = [t.as_str()];
         let mapped: &[&str] = match t.as_str() {
-            "permissions" => &["grants"],
+            "permissions" | "grant_links" | "grant_statements" | "statement_actions"
+            | "statement_deny_all" => &["grants"],
             "nhi_identities" => &["identities", "credentials", "trusts"],
             "iam_privesc_paths" => &[],
             _ => &one,
@@ -203,7 +204,8 @@ impl Store {
         Ok(t)
     }
 
-    /// Records an evaluation of the current snapshot at `now` and updates the lifecycle.
+    /// Records an evaluation of the current snapshot at `now` (its findings staged on this
+    /// store by [`crate::analysis::Analysis::evaluate`]) and updates the lifecycle.
     pub fn record_evaluation(&mut self, eval: &Evaluation) -> Result<EvaluationSummary> {
         let now = eval.now;
         let ok_rules: Vec<&str> = eval
@@ -220,34 +222,17 @@ impl Store {
             .collect();
         let tx = self.conn.transaction()?;
         let id: i64 = tx.query_row("SELECT nextval('evaluation_ids')", [], |r| r.get(0))?;
-        tx.execute_batch(
-            "CREATE OR REPLACE TEMP TABLE new_findings AS SELECT * FROM findings LIMIT 0",
+        // The staged findings of this evaluation (see `staging`), with their rule's metadata.
+        tx.execute(
+            "CREATE OR REPLACE TEMP TABLE new_findings AS
+             SELECT s.finding_id, s.rule_id, r.owasp, r.severity, r.title, s.provider, s.tenant,
+                    s.resource, s.identity_id, s.message, s.evidence, 'open' AS status,
+                    make_timestamp($1::BIGINT) AS first_seen, make_timestamp($1::BIGINT) AS last_seen,
+                    NULL::TIMESTAMP AS resolved_at, $2::BIGINT AS first_evaluation,
+                    $2::BIGINT AS last_evaluation
+             FROM eval_findings s JOIN eval_rules r USING (rule_id)",
+            params![now, id],
         )?;
-        {
-            let mut app = tx.appender("new_findings")?;
-            for f in &eval.findings {
-                app.append_row(params![
-                    f.finding_id,
-                    f.rule_id,
-                    f.owasp,
-                    f.severity.as_str(),
-                    f.title,
-                    f.provider,
-                    f.tenant,
-                    f.resource,
-                    f.identity_id,
-                    f.message,
-                    f.evidence,
-                    "open",
-                    duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, now),
-                    duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, now),
-                    None::<i64>,
-                    id,
-                    id
-                ])?;
-            }
-            app.flush()?;
-        }
         let opened: usize = tx.execute(
             "INSERT INTO finding_events
              SELECT n.finding_id, n.last_seen, CASE WHEN f.finding_id IS NULL THEN 'opened' ELSE 'reopened' END,
@@ -325,7 +310,7 @@ impl Store {
                 now,
                 eval.runs.len() as i64,
                 errors.len() as i64,
-                eval.findings.len() as i64,
+                eval.findings as i64,
                 (opened as i64 - reopened),
                 reopened,
                 resolved as i64,
@@ -337,7 +322,7 @@ impl Store {
         tx.commit()?;
         Ok(EvaluationSummary {
             evaluation_id: id,
-            findings: eval.findings.len(),
+            findings: eval.findings,
             opened: opened - reopened as usize,
             reopened: reopened as usize,
             resolved,

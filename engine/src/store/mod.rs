@@ -14,6 +14,7 @@ pub mod findings;
 pub mod migrations;
 pub mod query;
 pub mod scans;
+pub mod staging;
 #[cfg(test)]
 mod tests;
 
@@ -60,6 +61,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pub(crate) conn: Connection,
     path: Option<PathBuf>,
+    /// Where a read-only store stages evaluations (DuckDB refuses appends on a read-only
+    /// database, even to temporary tables): a private in-memory database.
+    stage: Option<Connection>,
 }
 
 impl Store {
@@ -79,6 +83,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: Some(path.to_owned()),
+            stage: None,
         };
         migrations::migrate(&mut store.conn)?;
         Ok(store)
@@ -107,6 +112,7 @@ impl Store {
         let store = Store {
             conn,
             path: Some(path.to_owned()),
+            stage: Some(Connection::open_in_memory()?),
         };
         let (found, known) = (store.schema_version()?, migrations::latest_version());
         if found != known {
@@ -122,7 +128,11 @@ impl Store {
     pub fn open_in_memory() -> Result<Store> {
         let mut conn = Connection::open_in_memory()?;
         migrations::migrate(&mut conn)?;
-        Ok(Store { conn, path: None })
+        Ok(Store {
+            conn,
+            path: None,
+            stage: None,
+        })
     }
 
     /// The file behind this store, if any.
@@ -133,6 +143,11 @@ impl Store {
     /// The schema version of the open store.
     pub fn schema_version(&self) -> Result<i64> {
         migrations::current_version(&self.conn)
+    }
+
+    /// The connection evaluations are staged on (see [`staging`]).
+    pub(crate) fn stage_conn(&self) -> &Connection {
+        self.stage.as_ref().unwrap_or(&self.conn)
     }
 
     pub(crate) fn conn(&self) -> &Connection {
