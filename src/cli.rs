@@ -86,6 +86,9 @@ pub enum BenchAction {
         /// Also record the finding lifecycle (as `evaluate` does) and time it.
         #[arg(long)]
         record: bool,
+        /// Cap DuckDB's memory (e.g. 1GB); staged findings spill to disk beyond it.
+        #[arg(long)]
+        memory_limit: Option<String>,
     },
 }
 

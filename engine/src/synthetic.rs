@@ -86,8 +86,9 @@ impl Store {
              WHERE (u % 5) < 3 AND k < 1 + (hash(u) % CAST(greatest(round(2 * $6 - 1), 1) AS BIGINT))::BIGINT",
             params![scan_id, tenant, now, DAY, users, per_user],
         )?;
-        // Grants: about grants/identities statements per identity from 3,000 shared managed
-        // policies (statement template by weight), so the same statements recur as in life.
+        // Grants: about grants/identities attachments per identity of 3,000 shared one-statement
+        // managed policies (statement template by weight, fixed per policy), so the same
+        // statements recur as in life.
         let per_identity = (grants as f64 / identities.max(1) as f64).max(1.0);
         tx.execute(
             &format!(
@@ -109,7 +110,7 @@ impl Store {
                         CASE WHEN i % 5 < 3 AND g % 2 = 0 THEN 'arn:aws:iam::' || $2 || ':group/g-' || (policy % 50)
                              WHEN i % 5 < 3 THEN 'arn:aws:iam::' || $2 || ':user/svc-' || i
                              ELSE 'arn:aws:iam::' || $2 || ':role/app-' || i END,
-                        g, NULL, 'Allow', tpl.s[t].a, tpl.s[t].n, tpl.s[t].r, [], NULL
+                        0, NULL, 'Allow', tpl.s[t].a, tpl.s[t].n, tpl.s[t].r, [], NULL
                  FROM picks, tpl"
             ),
             params![scan_id, tenant, identities, per_identity],

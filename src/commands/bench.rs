@@ -34,6 +34,7 @@ pub fn run(
         concurrency,
         only,
         record,
+        memory_limit,
     } = action;
     let selected: Vec<_> = rules
         .rules
@@ -42,6 +43,9 @@ pub fn run(
         .cloned()
         .collect();
     let mut store = Store::open(store_path)?;
+    if let Some(limit) = &memory_limit {
+        store.set_memory_limit(limit)?;
+    }
     let existing = store
         .scans(Some("synthetic:100000000001"), 1)?
         .into_iter()

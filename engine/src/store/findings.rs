@@ -247,12 +247,14 @@ impl Store {
             |r| r.get(0),
         )?;
         tx.execute_batch(
-            "INSERT INTO findings SELECT * FROM new_findings
-             ON CONFLICT (finding_id) DO UPDATE SET
-                owasp = excluded.owasp, severity = excluded.severity, title = excluded.title,
-                identity_id = excluded.identity_id, message = excluded.message,
-                evidence = excluded.evidence, status = 'open', resolved_at = NULL,
-                last_seen = excluded.last_seen, last_evaluation = excluded.last_evaluation",
+            "UPDATE findings SET
+                owasp = n.owasp, severity = n.severity, title = n.title,
+                identity_id = n.identity_id, message = n.message, evidence = n.evidence,
+                status = 'open', resolved_at = NULL, last_seen = n.last_seen,
+                last_evaluation = n.last_evaluation
+             FROM new_findings n WHERE findings.finding_id = n.finding_id;
+             INSERT INTO findings SELECT n.* FROM new_findings n
+             WHERE NOT EXISTS (SELECT 1 FROM findings f WHERE f.finding_id = n.finding_id);",
         )?;
         // Candidates for resolution, grouped by rule and source.
         let groups: Vec<(String, String, String)> = {

@@ -17,6 +17,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "findings",
         include_str!("../../migrations/0002_findings.sql"),
     ),
+    (
+        5,
+        "findings_unindexed",
+        include_str!("../../migrations/0005_findings_unindexed.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

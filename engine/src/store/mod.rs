@@ -145,6 +145,30 @@ impl Store {
         migrations::current_version(&self.conn)
     }
 
+    /// Caps the memory DuckDB's buffer manager uses for this store (e.g. `1GB`, `512MiB`);
+    /// beyond it, intermediate and staged data spill to the store's temporary directory.
+    pub fn set_memory_limit(&self, limit: &str) -> Result<()> {
+        let limit = limit.trim();
+        let digits = limit
+            .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .trim();
+        let unit = limit[digits.len()..].trim();
+        let units = ["B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"];
+        if digits.is_empty()
+            || !digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+            || !units.iter().any(|u| u.eq_ignore_ascii_case(unit))
+        {
+            return Err(StoreError::Invalid(format!(
+                "memory limit {limit:?}: expected a size such as 1GB or 512MiB"
+            )));
+        }
+        // Validated above to digits and a unit: safe to spell into the SET statement.
+        for conn in std::iter::once(&self.conn).chain(self.stage.as_ref()) {
+            conn.execute_batch(&format!("SET memory_limit = '{digits}{unit}'"))?;
+        }
+        Ok(())
+    }
+
     /// The connection evaluations are staged on (see [`staging`]).
     pub(crate) fn stage_conn(&self) -> &Connection {
         self.stage.as_ref().unwrap_or(&self.conn)
