@@ -1,5 +1,5 @@
 //! Known AWS IAM privilege-escalation combinations (Rhino Security Labs' catalogue, as also
-//! used by Cloudsplaining and Pacu): an identity holding every action of one combination can
+//! used by Cloudsplaining and Pacu, plus the paths pathfinding.cloud documents since): an identity holding every action of one combination can
 //! raise its own privileges. Each is reported with the statements that grant its actions.
 
 /// One privilege-escalation path.
@@ -179,6 +179,169 @@ pub const PATHS: &[PrivescPath] = &[
         "SsmSendCommandToInstances",
         &["ssm:SendCommand"],
         "run commands on instances and take their instance-profile credentials",
+    ),
+    // Paths catalogued by pathfinding.cloud (Datadog) and Cloudsplaining 0.8 beyond the Rhino
+    // set; read-only discovery actions (ec2:DescribeInstances, ecs:DescribeTasks) are left out
+    // of the combinations since nearly every identity has them. Paths that only add an action
+    // to a single-action path above (e.g. lambda:UpdateFunctionCode + lambda:InvokeFunction)
+    // are covered by that path.
+    path(
+        "ExecuteCloudFormationChangeSet",
+        &[
+            "cloudformation:CreateChangeSet",
+            "cloudformation:ExecuteChangeSet",
+        ],
+        "change an existing stack whose service role is privileged",
+    ),
+    path(
+        "ModifyEC2InstanceUserDataThenRestart",
+        &[
+            "ec2:ModifyInstanceAttribute",
+            "ec2:StopInstances",
+            "ec2:StartInstances",
+        ],
+        "replace an instance's user data and restart it to run code as its instance profile",
+    ),
+    path(
+        "ModifyExistingEC2LaunchTemplate",
+        &[
+            "ec2:CreateLaunchTemplateVersion",
+            "ec2:ModifyLaunchTemplate",
+        ],
+        "make a launch template with a privileged instance profile run its code",
+    ),
+    path(
+        "EC2InstanceConnectSendSSHPublicKey",
+        &["ec2-instance-connect:SendSSHPublicKey"],
+        "push an SSH key to an instance and use its instance-profile credentials",
+    ),
+    path(
+        "ECSExecuteCommandOnRunningTask",
+        &["ecs:ExecuteCommand"],
+        "open a shell in a running task and use its task-role credentials",
+    ),
+    path(
+        "CreatePresignedSageMakerNotebookUrl",
+        &["sagemaker:CreatePresignedNotebookInstanceUrl"],
+        "open an existing notebook instance that runs with a privileged role",
+    ),
+    path(
+        "UpdateSageMakerNotebookLifecycleConfig",
+        &[
+            "sagemaker:CreateNotebookInstanceLifecycleConfig",
+            "sagemaker:StopNotebookInstance",
+            "sagemaker:UpdateNotebookInstance",
+            "sagemaker:StartNotebookInstance",
+        ],
+        "attach a lifecycle script to a notebook instance with a privileged role and restart it",
+    ),
+    path(
+        "AccessExistingBedrockCodeInterpreterSession",
+        &[
+            "bedrock-agentcore:StartCodeInterpreterSession",
+            "bedrock-agentcore:InvokeCodeInterpreter",
+        ],
+        "run code in an existing Bedrock AgentCore code interpreter with a privileged role",
+    ),
+    path(
+        "PassExistingRoleToNewBedrockCodeInterpreter",
+        &[
+            "iam:PassRole",
+            "bedrock-agentcore:CreateCodeInterpreter",
+            "bedrock-agentcore:StartCodeInterpreterSession",
+            "bedrock-agentcore:InvokeCodeInterpreter",
+        ],
+        "create a Bedrock AgentCore code interpreter with a privileged role and run code in it",
+    ),
+    path(
+        "PassExistingRoleToNewAppRunnerService",
+        &["iam:PassRole", "apprunner:CreateService"],
+        "create an App Runner service whose instance role is privileged",
+    ),
+    path(
+        "PassExistingRoleToNewCloudFormationStackSet",
+        &[
+            "iam:PassRole",
+            "cloudformation:CreateStackSet",
+            "cloudformation:CreateStackInstances",
+        ],
+        "create a stack set that runs as a privileged administration role",
+    ),
+    path(
+        "PassRoleToUpdateCloudFormationStackSet",
+        &["iam:PassRole", "cloudformation:UpdateStackSet"],
+        "update a stack set to run as a privileged administration role",
+    ),
+    path(
+        "PassExistingRoleToNewCodeBuildProjectThenBuildBatch",
+        &[
+            "iam:PassRole",
+            "codebuild:CreateProject",
+            "codebuild:StartBuildBatch",
+        ],
+        "create a CodeBuild project with a privileged service role and start a batch build",
+    ),
+    path(
+        "PassExistingRoleToNewEC2SpotInstance",
+        &["iam:PassRole", "ec2:RequestSpotInstances"],
+        "request a spot instance with a privileged instance profile and use its credentials",
+    ),
+    path(
+        "PassExistingRoleToNewECSService",
+        &[
+            "iam:PassRole",
+            "ecs:RegisterTaskDefinition",
+            "ecs:CreateService",
+        ],
+        "register a task definition with a privileged task role and run it as a service",
+    ),
+    path(
+        "PassExistingRoleToNewECSTaskViaStartTask",
+        &[
+            "iam:PassRole",
+            "ecs:RegisterTaskDefinition",
+            "ecs:StartTask",
+        ],
+        "register a task definition with a privileged task role and start it",
+    ),
+    path(
+        "PassExistingRoleToNewGlueJobThenRun",
+        &["iam:PassRole", "glue:CreateJob", "glue:StartJobRun"],
+        "create a Glue job with a privileged role and run it",
+    ),
+    path(
+        "PassExistingRoleToNewGlueJobViaTrigger",
+        &["iam:PassRole", "glue:CreateJob", "glue:CreateTrigger"],
+        "create a Glue job with a privileged role and a trigger that runs it",
+    ),
+    path(
+        "PassExistingRoleToUpdatedGlueJobThenRun",
+        &["iam:PassRole", "glue:UpdateJob", "glue:StartJobRun"],
+        "point an existing Glue job at a privileged role and run it",
+    ),
+    path(
+        "PassExistingRoleToUpdatedGlueJobViaTrigger",
+        &["iam:PassRole", "glue:UpdateJob", "glue:CreateTrigger"],
+        "point an existing Glue job at a privileged role and trigger it",
+    ),
+    path(
+        "PassExistingRoleToNewLambdaThenAddPermission",
+        &[
+            "iam:PassRole",
+            "lambda:CreateFunction",
+            "lambda:AddPermission",
+        ],
+        "create a Lambda function with a privileged role and let itself invoke it",
+    ),
+    path(
+        "PassExistingRoleToNewSageMakerTrainingJob",
+        &["iam:PassRole", "sagemaker:CreateTrainingJob"],
+        "run a SageMaker training job (its code) with a privileged role",
+    ),
+    path(
+        "PassExistingRoleToNewSageMakerProcessingJob",
+        &["iam:PassRole", "sagemaker:CreateProcessingJob"],
+        "run a SageMaker processing job (its code) with a privileged role",
     ),
 ];
 
