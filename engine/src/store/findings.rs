@@ -246,30 +246,24 @@ impl Store {
             [],
             |r| r.get(0),
         )?;
-        tx.execute_batch(
-            "UPDATE findings SET
-                owasp = n.owasp, severity = n.severity, title = n.title,
-                identity_id = n.identity_id, message = n.message, evidence = n.evidence,
-                status = 'open', resolved_at = NULL, last_seen = n.last_seen,
-                last_evaluation = n.last_evaluation
-             FROM new_findings n WHERE findings.finding_id = n.finding_id;
-             INSERT INTO findings SELECT n.* FROM new_findings n
-             WHERE NOT EXISTS (SELECT 1 FROM findings f WHERE f.finding_id = n.finding_id);",
+        // Open findings the rules (that ran) no longer produce, by rule and source: each group
+        // may resolve only up to the last complete scan of its source for the rule's tables.
+        tx.execute(
+            "CREATE OR REPLACE TEMP TABLE gone AS
+             SELECT f.finding_id, f.rule_id, f.provider, f.tenant, f.last_seen FROM findings f
+             WHERE f.status = 'open' AND list_contains(string_split($1, ','), f.rule_id)
+               AND NOT EXISTS (SELECT 1 FROM new_findings n WHERE n.finding_id = f.finding_id)",
+            params![ok_rules.join(",")],
         )?;
-        // Candidates for resolution, grouped by rule and source.
         let groups: Vec<(String, String, String)> = {
-            let mut stmt = tx.prepare(
-                "SELECT DISTINCT f.rule_id, f.provider, f.tenant FROM findings f
-                 WHERE f.status = 'open' AND list_contains(string_split($1, ','), f.rule_id)
-                   AND NOT EXISTS (SELECT 1 FROM new_findings n WHERE n.finding_id = f.finding_id)",
-            )?;
-            let rows = stmt.query_map(params![ok_rules.join(",")], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
+            let mut stmt = tx.prepare("SELECT DISTINCT rule_id, provider, tenant FROM gone")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             rows.collect::<std::result::Result<_, _>>()?
         };
-        let mut resolved = 0usize;
-        let mut awaiting = 0usize;
+        tx.execute_batch(
+            "CREATE OR REPLACE TEMP TABLE resolvable (
+                 rule_id VARCHAR, provider VARCHAR, tenant VARCHAR, since TIMESTAMP)",
+        )?;
         for (rule_id, provider, tenant) in groups {
             let tables = tables_of.get(rule_id.as_str()).cloned().unwrap_or_default();
             let since: Option<i64> = tx.query_row(
@@ -277,34 +271,57 @@ impl Store {
                 params![provider, tenant, tables.join(",")],
                 |r| r.get(0),
             )?;
-            let selection = "status = 'open' AND rule_id = $1 AND provider = $2 AND tenant = $3
-                 AND finding_id NOT IN (SELECT finding_id FROM new_findings)";
-            let total: i64 = tx.query_row(
-                &format!("SELECT count(*) FROM findings WHERE {selection}"),
-                params![rule_id, provider, tenant],
-                |r| r.get(0),
-            )?;
-            let Some(since) = since else {
-                awaiting += total as usize;
-                continue;
-            };
-            let ts = duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, since);
-            let at = duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, now);
-            tx.execute(
-                &format!(
-                    "INSERT INTO finding_events SELECT finding_id, $5, 'resolved', 'nhiscope',
-                            'no longer reported after a complete scan'
-                     FROM findings WHERE {selection} AND last_seen < $4"
-                ),
-                params![rule_id, provider, tenant, ts.clone(), at.clone()],
-            )?;
-            let n = tx.execute(
-                &format!("UPDATE findings SET status = 'resolved', resolved_at = $5 WHERE {selection} AND last_seen < $4"),
-                params![rule_id, provider, tenant, ts, at],
-            )?;
-            resolved += n;
-            awaiting += total as usize - n;
+            if let Some(since) = since {
+                tx.execute(
+                    "INSERT INTO resolvable VALUES (?, ?, ?, make_timestamp(?::BIGINT))",
+                    params![rule_id, provider, tenant, since],
+                )?;
+            }
         }
+        let resolved = tx.execute(
+            "INSERT INTO finding_events
+             SELECT g.finding_id, make_timestamp($1::BIGINT), 'resolved', 'nhiscope',
+                    'no longer reported after a complete scan'
+             FROM gone g JOIN resolvable r USING (rule_id, provider, tenant)
+             WHERE g.last_seen < r.since",
+            params![now],
+        )?;
+        let gone: i64 = tx.query_row("SELECT count(*) FROM gone", [], |r| r.get(0))?;
+        let awaiting = gone as usize - resolved;
+        // The new state of every finding, written in one pass (no UPDATE: DuckDB keeps the undo
+        // of millions of updated rows in memory, while a rewrite streams and can spill).
+        tx.execute(
+            "CREATE OR REPLACE TEMP TABLE merged AS
+             SELECT coalesce(n.finding_id, f.finding_id) AS finding_id,
+                    coalesce(n.rule_id, f.rule_id) AS rule_id, coalesce(n.owasp, f.owasp) AS owasp,
+                    coalesce(n.severity, f.severity) AS severity, coalesce(n.title, f.title) AS title,
+                    coalesce(n.provider, f.provider) AS provider, coalesce(n.tenant, f.tenant) AS tenant,
+                    coalesce(n.resource, f.resource) AS resource,
+                    CASE WHEN n.finding_id IS NULL THEN f.identity_id ELSE n.identity_id END AS identity_id,
+                    coalesce(n.message, f.message) AS message,
+                    CASE WHEN n.finding_id IS NULL THEN f.evidence ELSE n.evidence END AS evidence,
+                    CASE WHEN n.finding_id IS NOT NULL THEN 'open'
+                         WHEN r.since IS NOT NULL AND f.status = 'open' AND f.last_seen < r.since THEN 'resolved'
+                         ELSE f.status END AS status,
+                    coalesce(f.first_seen, n.first_seen) AS first_seen,
+                    coalesce(n.last_seen, f.last_seen) AS last_seen,
+                    CASE WHEN n.finding_id IS NOT NULL THEN NULL
+                         WHEN r.since IS NOT NULL AND f.status = 'open' AND f.last_seen < r.since
+                              THEN make_timestamp($1::BIGINT)
+                         ELSE f.resolved_at END AS resolved_at,
+                    coalesce(f.first_evaluation, n.first_evaluation) AS first_evaluation,
+                    coalesce(n.last_evaluation, f.last_evaluation) AS last_evaluation
+             FROM findings f FULL OUTER JOIN new_findings n USING (finding_id)
+             LEFT JOIN resolvable r
+               ON r.rule_id = f.rule_id AND r.provider = f.provider AND r.tenant = f.tenant
+                  AND f.status = 'open' AND n.finding_id IS NULL",
+            params![now],
+        )?;
+        tx.execute_batch(
+            "DELETE FROM findings;
+             INSERT INTO findings SELECT * FROM merged;
+             DROP TABLE merged; DROP TABLE gone; DROP TABLE resolvable;",
+        )?;
         tx.execute(
             "INSERT INTO evaluations VALUES (?, make_timestamp(?::BIGINT), ?, ?, ?, ?, ?, ?, ?, ?)",
             params![
