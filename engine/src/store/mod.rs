@@ -5,11 +5,13 @@
 //! - [`query`]: inventory reads over the current state, a point in time or one scan.
 //! - [`diff`]: what changed between two scans of one source.
 //! - [`findings`]: the finding lifecycle (open, resolved, suppressed) across evaluations.
+//! - [`events`]: normalised log events (ingest runs, dedupe, quarantine).
 //!
 //! Writes go through DuckDB's Arrow appender, one transaction per collection, so a crash
 //! leaves earlier snapshots untouched and the interrupted scan visibly `running`.
 
 pub mod diff;
+pub mod events;
 pub mod findings;
 pub mod migrations;
 pub mod query;
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use duckdb::Connection;
 
 pub use diff::{DiffEntry, DiffReport};
+pub use events::{IngestRun, Quarantined};
 pub use findings::{
     EvaluationSummary, FindingEvent, FindingFilter, NewSuppression, StoredFinding, Suppression,
 };

@@ -212,6 +212,10 @@ impl Store {
                     &rows.federation_providers,
                 )?,
             )?;
+            write(
+                Table::Events,
+                to_record_batch(Table::Events, stamp, &rows.events)?,
+            )?;
         }
         tx.commit()?;
         Ok(())
