@@ -59,11 +59,30 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Stored findings: list and export, or suppress / unsuppress / show one.
     Findings(FindingsArgs),
+    /// Ingest audit and access logs (files, directories, globs, `-` for stdin; `.gz` too) into
+    /// the store's `events` table: CloudTrail, Entra ID, Azure activity, GCP audit, GitHub
+    /// audit, Kubernetes audit, API Gateway and Envoy access logs.
+    Ingest(IngestArgs),
     /// Benchmarks that print figures (not tests).
     Bench {
         #[command(subcommand)]
         action: BenchAction,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files, directories, glob patterns, or `-` for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Parse every record as this format instead of detecting it per record (cloudtrail,
+    /// gcp_audit, k8s_audit, entra_signin, entra_audit, azure_activity, github_audit,
+    /// apigw_access, envoy_access).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Summary as a table or JSON.
+    #[arg(long = "output", value_enum, default_value_t = Format::Table)]
+    pub output: Format,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod evaluate;
 mod findings;
+mod ingest;
 mod inventory;
 mod rules;
 mod scan;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules { action } => rules::run(action, &config, &cli.rules_dirs, now),
         Command::Evaluate(args) => evaluate::run(&args, &config, &rule_set()?, &store_path, now),
         Command::Findings(args) => findings::run(&args, &rule_set()?, &store_path, now),
+        Command::Ingest(args) => ingest::run(&args, open()?, cli.quiet, now),
         Command::Bench { action } => bench::run(action, &rule_set()?, &store_path, now),
         Command::Inventory(args) => {
             let snapshot = snapshot(&args.snapshot)?;

@@ -1,7 +1,8 @@
 //! Azure activity logs, as Azure Monitor diagnostic records (`time`, `operationName`,
 //! `resultType`, `callerIpAddress`, `identity.claims`) and as the REST API's event data
 //! (`eventTimestamp`, `operationName.value`, `status.value`, `caller`, `claims`,
-//! `httpRequest.clientIpAddress`). The tenant is the subscription (so one identity acting in
+//! `httpRequest.clientIpAddress`), in camelCase or in the snake_case of the Azure SDKs'
+//! exports (`event_timestamp`, `operation_name`, `event_data_id`). The tenant is the subscription (so one identity acting in
 //! differently tagged subscriptions shows), else the directory tenant.
 
 use nhiscope_engine::model::EventRow;
@@ -22,9 +23,9 @@ impl LogParser for AzureActivity {
     }
 
     fn detect(&self, r: &Value) -> bool {
-        at_ci(r, "operationName").is_some()
-            && (at_ci(r, "resourceId").is_some() || at_ci(r, "category").is_some())
-            && (at_ci(r, "time").is_some() || at_ci(r, "eventTimestamp").is_some())
+        pick(r, &["operationName", "operation_name"]).is_some()
+            && pick(r, &["resourceId", "resource_id", "category"]).is_some()
+            && pick(r, &["time", "eventTimestamp", "event_timestamp"]).is_some()
     }
 
     fn parse(&self, r: &Value) -> Result<EventRow, Reject> {
@@ -53,31 +54,41 @@ impl LogParser for AzureActivity {
         let actor_id = claim(OID)
             .or_else(|| claim("oid"))
             .or_else(|| text_ci(r, "identity.authorization.evidence.principalId"));
-        let status = at_ci(r, "resultType")
-            .and_then(fields::as_text)
-            .or_else(|| text_ci(r, "status.value"));
+        let status = pick(r, &["resultType", "status"]);
         let outcome = match status.as_deref().map(str::to_ascii_lowercase).as_deref() {
             Some("success") | Some("succeeded") => "success",
             Some("failure") | Some("failed") => "failure",
             _ => "unknown",
         };
-        let resource = first_ci(r, &["resourceId"]);
+        let resource = pick(r, &["resourceId", "resource_id"]);
         let tenant = resource
             .as_deref()
             .and_then(subscription_of)
-            .or_else(|| first_ci(r, &["subscriptionId", "tenantId"]))
+            .or_else(|| {
+                pick(
+                    r,
+                    &["subscriptionId", "subscription_id", "tenantId", "tenant_id"],
+                )
+            })
             .unwrap_or_default();
         let attributes = fields::attributes(&[
-            ("category", at_ci(r, "category").cloned()),
+            ("category", pick(r, &["category"]).map(Value::from)),
             ("app_id", app.clone().map(Value::from)),
             ("level", at_ci(r, "level").cloned()),
-            ("directory_tenant", at_ci(r, "tenantId").cloned()),
+            ("status", status.clone().map(Value::from)),
+            (
+                "directory_tenant",
+                pick(r, &["tenantId", "tenant_id"]).map(Value::from),
+            ),
         ]);
         Ok(EventRow {
             provider: "azure".into(),
             tenant,
-            event_id: first_ci(r, &["eventDataId", "properties.eventDataId"])
-                .unwrap_or_else(|| fields::digest(r)),
+            event_id: pick(
+                r,
+                &["eventDataId", "event_data_id", "properties.eventDataId"],
+            )
+            .unwrap_or_else(|| fields::digest(r)),
             event_time,
             source_format: Format::AzureActivity.name().into(),
             event_source: action.split('/').next().map(str::to_string),
@@ -93,8 +104,15 @@ impl LogParser for AzureActivity {
             chain: Vec::new(),
             target: resource,
             region: first_ci(r, &["location"]),
-            source_ip: first_ci(r, &["callerIpAddress", "httpRequest.clientIpAddress"])
-                .map(|s| fields::ip(&s)),
+            source_ip: first_ci(
+                r,
+                &[
+                    "callerIpAddress",
+                    "httpRequest.clientIpAddress",
+                    "http_request.client_ip_address",
+                ],
+            )
+            .map(|s| fields::ip(&s)),
             user_agent: None,
             interactive: None,
             outcome: outcome.into(),
@@ -116,6 +134,15 @@ impl LogParser for AzureActivity {
             attributes,
         })
     }
+}
+
+/// The first of `names` with text, where `{"value": ..., "localizedValue": ...}` objects count
+/// as their `value`; keys match case-insensitively.
+fn pick(r: &Value, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| {
+        let v = at_ci(r, n)?;
+        fields::as_text(v).or_else(|| v.get("value").and_then(fields::as_text))
+    })
 }
 
 /// `/subscriptions/<id>/...` → `<id>` (lower case: exports spell it both ways).
@@ -146,5 +173,24 @@ mod tests {
         assert_eq!(e.actor_type.as_deref(), Some("servicePrincipal"));
         assert_eq!(e.outcome, "success");
         assert_eq!(e.request_id.as_deref(), Some("c-1"));
+    }
+
+    #[test]
+    fn sdk_snake_case_export() {
+        let r = json!({
+            "event_timestamp": "2022-02-09T03:04:54.297853Z", "event_data_id": "ev-1",
+            "operation_name": {"value": "Microsoft.Compute/disks/delete"},
+            "status": {"value": "Failed"}, "sub_status": {"value": "Conflict"},
+            "resource_id": "/subscriptions/sub-9/resourceGroups/rg", "caller": "someone@example.com",
+            "http_request": {"client_ip_address": "1.2.3.4"}, "correlation_id": "c-9"
+        });
+        assert!(AzureActivity.detect(&r));
+        let e = AzureActivity.parse(&r).expect("parse");
+        assert_eq!(e.event_id, "ev-1");
+        assert_eq!(e.action, "Microsoft.Compute/disks/delete");
+        assert_eq!(e.outcome, "failure");
+        assert_eq!(e.error_code.as_deref(), Some("Conflict"));
+        assert_eq!(e.tenant, "sub-9");
+        assert_eq!(e.source_ip.as_deref(), Some("1.2.3.4"));
     }
 }

@@ -5,11 +5,13 @@
 //! `sourceIPAddress` may be a service name (`ec2.amazonaws.com`). Credentials minted by the
 //! call (AssumeRole*, GetSessionToken, GetFederationToken, CreateAccessKey, ...) become
 //! `issued_credential_id`, the link correlation follows from an `ASIA` key back to its issuer.
+//! Some pipelines (Athena, data lakes) lower-case every key (`eventname`, `useridentity`):
+//! such records are read with case-insensitive lookups.
 
 use nhiscope_engine::model::EventRow;
 use serde_json::Value;
 
-use super::fields::{self, at, first, text};
+use super::fields::{self, at_ci, first_ci as first, text_ci as text};
 use super::{Format, LogParser, Reject};
 
 pub struct CloudTrail;
@@ -21,18 +23,21 @@ impl LogParser for CloudTrail {
 
     fn detect(&self, r: &Value) -> bool {
         let Some(o) = r.as_object() else { return false };
-        o.contains_key("eventName")
-            && (o.contains_key("eventVersion")
+        if o.contains_key("eventName") {
+            return o.contains_key("eventVersion")
                 || o.contains_key("eventSource")
-                || o.contains_key("userIdentity"))
+                || o.contains_key("userIdentity");
+        }
+        o.contains_key("eventname")
+            && (o.contains_key("eventsource") || o.contains_key("eventversion"))
     }
 
     fn parse(&self, r: &Value) -> Result<EventRow, Reject> {
         let action = text(r, "eventName").ok_or_else(|| Reject::missing("eventName"))?;
-        let event_time = at(r, "eventTime")
+        let event_time = at_ci(r, "eventTime")
             .and_then(fields::timestamp)
             .ok_or_else(|| Reject::missing("eventTime"))?;
-        let id = at(r, "userIdentity").cloned().unwrap_or(Value::Null);
+        let id = at_ci(r, "userIdentity").cloned().unwrap_or(Value::Null);
         let actor_type = text(&id, "type");
         let arn = text(&id, "arn");
         let issuer = text(&id, "sessionContext.sessionIssuer.arn");
@@ -81,22 +86,22 @@ impl LogParser for CloudTrail {
             chain.push(s);
         }
         let attributes = fields::attributes(&[
-            ("event_type", at(r, "eventType").cloned()),
-            ("read_only", at(r, "readOnly").cloned()),
+            ("event_type", at_ci(r, "eventType").cloned()),
+            ("read_only", at_ci(r, "readOnly").cloned()),
             (
                 "mfa",
-                at(&id, "sessionContext.attributes.mfaAuthenticated")
+                at_ci(&id, "sessionContext.attributes.mfaAuthenticated")
                     .cloned()
-                    .or_else(|| at(r, "additionalEventData.MFAUsed").cloned()),
+                    .or_else(|| at_ci(r, "additionalEventData.MFAUsed").cloned()),
             ),
-            ("principal_id", at(&id, "principalId").cloned()),
+            ("principal_id", at_ci(&id, "principalId").cloned()),
             (
                 "session_name",
                 session_name(arn.as_deref()).map(Value::from),
             ),
-            ("invoked_by", at(&id, "invokedBy").cloned()),
-            ("vpc_endpoint", at(r, "vpcEndpointId").cloned()),
-            ("user_account", at(&id, "accountId").cloned()),
+            ("invoked_by", at_ci(&id, "invokedBy").cloned()),
+            ("vpc_endpoint", at_ci(r, "vpcEndpointId").cloned()),
+            ("user_account", at_ci(&id, "accountId").cloned()),
         ]);
         Ok(EventRow {
             provider: "aws".into(),
@@ -164,7 +169,7 @@ fn session_name(arn: Option<&str>) -> Option<String> {
 
 /// The resource acted on: the first `resources[].ARN`, else a well-known request parameter.
 fn target(r: &Value) -> Option<String> {
-    if let Some(arn) = at(r, "resources")
+    if let Some(arn) = at_ci(r, "resources")
         .and_then(Value::as_array)
         .and_then(|a| a.first())
         .and_then(|x| first(x, &["ARN", "arn"]))

@@ -19,16 +19,25 @@ impl LogParser for GithubAudit {
     fn detect(&self, r: &Value) -> bool {
         let Some(o) = r.as_object() else { return false };
         o.get("action").is_some_and(Value::is_string)
-            && (o.contains_key("actor") || o.contains_key("org") || o.contains_key("business"))
-            && (o.contains_key("@timestamp")
-                || o.contains_key("created_at")
-                || o.contains_key("_document_id"))
+            && [
+                "actor",
+                "org",
+                "business",
+                "_document_id",
+                "programmatic_access_type",
+                "@timestamp",
+            ]
+            .iter()
+            .any(|k| o.contains_key(*k))
     }
 
     fn parse(&self, r: &Value) -> Result<EventRow, Reject> {
         let action = text(r, "action").ok_or_else(|| Reject::missing("action"))?;
-        let event_time = fields::first_time(r, &["@timestamp", "created_at", "timestamp"])
-            .ok_or_else(|| Reject::missing("@timestamp"))?;
+        let event_time = fields::first_time(
+            r,
+            &["@timestamp", "created_at", "timestamp", "at_sign_timestamp"],
+        )
+        .ok_or_else(|| Reject::missing("@timestamp"))?;
         let access = text(r, "programmatic_access_type");
         let credential_kind = access.as_deref().map(token_kind);
         let token_id = text(r, "token_id");

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use nhiscope_engine::model::EventBatchBuilder;
+use nhiscope_engine::model::{EventBatchBuilder, EventRow};
 use nhiscope_engine::store::{IngestRun, Quarantined};
 use nhiscope_engine::time::Micros;
 use nhiscope_engine::{Store, StoreError};
@@ -248,36 +248,10 @@ impl State<'_> {
     }
 
     fn handle(&mut self, at: RecordAt, record: Value) -> Result<(), StoreError> {
-        let record = match unwrap_envelope(record) {
-            Ok(r) => r,
-            Err(reject) => {
-                self.counts("unknown").read += 1;
-                self.counts("unknown").quarantined += 1;
-                self.quarantine(at.line, None, reject.0);
-                return Ok(());
-            }
-        };
-        let Some(format) = self.options.format.or_else(|| detect(&record)) else {
-            self.counts("unknown").read += 1;
-            self.counts("unknown").quarantined += 1;
-            let keys: Vec<&str> = record
-                .as_object()
-                .map(|o| o.keys().take(8).map(String::as_str).collect())
-                .unwrap_or_default();
-            self.quarantine(
-                at.line,
-                None,
-                format!(
-                    "no known log format recognises this record (keys: {})",
-                    keys.join(", ")
-                ),
-            );
-            return Ok(());
-        };
-        let name = format.name();
-        self.counts(name).read += 1;
-        match format.parser().parse(&record) {
-            Ok(mut event) => {
+        match normalise(record, self.options.format) {
+            Ok((format, mut event)) => {
+                let name = format.name();
+                self.counts(name).read += 1;
                 event.raw_ref = format!("{}:{at}", self.file);
                 self.builder.push(&event);
                 *self.staged_per_format.entry(name.to_string()).or_default() += 1;
@@ -285,13 +259,82 @@ impl State<'_> {
                     self.flush_batch()?;
                 }
             }
-            Err(reject) => {
-                self.counts(name).quarantined += 1;
-                self.quarantine(at.line, Some(name), format!("{name}: {}", reject.0));
+            Err((format, reason)) => {
+                let name = format.map(Format::name);
+                let c = self.counts(name.unwrap_or("unknown"));
+                c.read += 1;
+                c.quarantined += 1;
+                self.quarantine(at.line, name, reason);
             }
         }
         Ok(())
     }
+}
+
+/// One record → its format and event, or the format (when known) and why not.
+pub fn normalise(
+    record: Value,
+    forced: Option<Format>,
+) -> Result<(Format, EventRow), (Option<Format>, String)> {
+    let record = unwrap_envelope(record).map_err(|r| (None, r.0))?;
+    let Some(format) = forced.or_else(|| detect(&record)) else {
+        let keys: Vec<&str> = record
+            .as_object()
+            .map(|o| o.keys().take(8).map(String::as_str).collect())
+            .unwrap_or_default();
+        return Err((
+            None,
+            format!(
+                "no known log format recognises this record (keys: {})",
+                keys.join(", ")
+            ),
+        ));
+    };
+    format
+        .parser()
+        .parse(&record)
+        .map(|e| (format, e))
+        .map_err(|r| (Some(format), format!("{}: {}", format.name(), r.0)))
+}
+
+/// Events of one input and `(line, reason)` for each record that was not normalised.
+pub type Parsed = (Vec<EventRow>, Vec<(u64, String)>);
+
+/// Every event of one input, in memory, with the reasons of what was not normalised as
+/// `(line, reason)` (tests, fuzzing and small inputs; `ingest` streams instead).
+pub fn parse_all(
+    input: Box<dyn std::io::BufRead + Send>,
+    name: &str,
+    forced: Option<Format>,
+) -> std::io::Result<Parsed> {
+    struct Collect<'a> {
+        name: &'a str,
+        forced: Option<Format>,
+        events: Vec<EventRow>,
+        rejected: Vec<(u64, String)>,
+    }
+    impl RecordSink for Collect<'_> {
+        fn record(&mut self, at: RecordAt, record: Value) {
+            match normalise(record, self.forced) {
+                Ok((_, mut e)) => {
+                    e.raw_ref = format!("{}:{at}", self.name);
+                    self.events.push(e);
+                }
+                Err((_, reason)) => self.rejected.push((at.line, reason)),
+            }
+        }
+        fn malformed(&mut self, line: u64, reason: String) {
+            self.rejected.push((line, reason));
+        }
+    }
+    let mut c = Collect {
+        name,
+        forced,
+        events: Vec::new(),
+        rejected: Vec::new(),
+    };
+    read_records(input, &mut c)?;
+    Ok((c.events, c.rejected))
 }
 
 impl RecordSink for State<'_> {

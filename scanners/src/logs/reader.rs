@@ -77,6 +77,16 @@ pub fn read_records(
     if first == b'[' {
         return read_document(input, 0, sink);
     }
+    if first != b'{' {
+        sink.malformed(
+            1,
+            format!(
+                "not a JSON log (starts with {:?}): input skipped",
+                char::from(first)
+            ),
+        );
+        return Ok(());
+    }
     // Read the first line (bounded) and decide.
     let mut line = Vec::new();
     (&mut input)
@@ -373,6 +383,8 @@ mod tests {
 
     #[test]
     fn ndjson_with_a_bad_line_keeps_going() {
+        let c = read("# a license\nline two\n");
+        assert_eq!(c.bad.len(), 1, "one reason for a non-JSON input");
         let c = read("{\"a\":1}\n\n{oops\n{\"a\":3}\n");
         assert_eq!(c.records.len(), 2);
         assert_eq!(c.records[1].0, "4");
