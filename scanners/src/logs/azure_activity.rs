@@ -29,12 +29,9 @@ impl LogParser for AzureActivity {
     }
 
     fn parse(&self, r: &Value) -> Result<EventRow, Reject> {
-        let action = at_ci(r, "operationName")
-            .and_then(|v| {
-                fields::as_text(v).or_else(|| at_ci(v, "value").and_then(fields::as_text))
-            })
+        let action = pick(r, &["operationName", "operation_name"])
             .ok_or_else(|| Reject::missing("operationName"))?;
-        let event_time = ["time", "eventTimestamp"]
+        let event_time = ["time", "eventTimestamp", "event_timestamp"]
             .iter()
             .find_map(|k| at_ci(r, k).and_then(fields::timestamp))
             .ok_or_else(|| Reject::missing("time"))?;
@@ -118,17 +115,18 @@ impl LogParser for AzureActivity {
             outcome: outcome.into(),
             error_code: (outcome == "failure")
                 .then(|| {
-                    first_ci(
+                    pick(
                         r,
                         &[
                             "resultSignature",
                             "properties.statusCode",
-                            "subStatus.value",
+                            "subStatus",
+                            "sub_status",
                         ],
                     )
                 })
                 .flatten(),
-            request_id: first_ci(r, &["correlationId"]),
+            request_id: pick(r, &["correlationId", "correlation_id"]),
             issued_credential_id: None,
             raw_ref: String::new(),
             attributes,
