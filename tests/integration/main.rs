@@ -8,6 +8,7 @@ mod cli;
 mod conformance;
 mod findings;
 mod harness;
+mod ingest;
 mod logs_conformance;
 mod multi_account;
 mod rules;
