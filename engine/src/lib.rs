@@ -12,10 +12,13 @@
 //! - [`analysis`]: DataFusion sessions over a snapshot: model tables streamed from DuckDB, IAM
 //!   SQL functions, derived tables, rule evaluation.
 //! - [`findings`]: the finding type and its stable id.
+//! - [`correlate`]: log events joined to the inventory (identity resolution, assume-role
+//!   chains, last use, issuance) as views.
 //!
 //! Only this crate knows DuckDB and DataFusion. Time is always a parameter.
 
 pub mod analysis;
+pub mod correlate;
 pub mod findings;
 pub mod model;
 pub mod policy;
