@@ -63,6 +63,9 @@ pub enum Command {
     /// the store's `events` table: CloudTrail, Entra ID, Azure activity, GCP audit, GitHub
     /// audit, Kubernetes audit, API Gateway and Envoy access logs.
     Ingest(IngestArgs),
+    /// The chain behind an access key id, request id, identity or IP address, from ingested
+    /// logs and the inventory: issuance -> assume/delegation chain -> actions -> resources.
+    Trace(TraceArgs),
     /// Benchmarks that print figures (not tests).
     Bench {
         #[command(subcommand)]
@@ -81,6 +84,14 @@ pub struct IngestArgs {
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Summary as a table or JSON.
+    #[arg(long = "output", value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// An access key id (AKIA.../ASIA...), SA key, token id, request id, identity id or IP.
+    pub subject: String,
     #[arg(long = "output", value_enum, default_value_t = Format::Table)]
     pub output: Format,
 }

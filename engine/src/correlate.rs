@@ -38,7 +38,8 @@ pub const VIEWS: &[(&str, &str)] = &[
     (
         "event_identities",
         "SELECT e.event_id, e.provider, e.tenant, e.event_time, e.source_format, e.action,
-                e.credential_id, e.source_ip, e.user_agent, e.target, e.outcome,
+                e.credential_id, e.source_ip, e.user_agent, e.target, e.region, e.event_source,
+                e.outcome, e.request_id, e.raw_ref,
                 coalesce(ia.identity_id, c.identity_id, s.role, e.actor_id, e.actor) AS identity_id,
                 CASE WHEN ia.identity_id IS NOT NULL THEN 'actor'
                      WHEN c.identity_id IS NOT NULL THEN 'credential'

@@ -9,6 +9,7 @@ mod inventory;
 mod rules;
 mod scan;
 mod scans;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Evaluate(args) => evaluate::run(&args, &config, &rule_set()?, &store_path, now),
         Command::Findings(args) => findings::run(&args, &rule_set()?, &store_path, now),
         Command::Ingest(args) => ingest::run(&args, open()?, cli.quiet, now),
+        Command::Trace(args) => trace::run(&args, &read()?, now),
         Command::Bench { action } => bench::run(action, &rule_set()?, &store_path, now),
         Command::Inventory(args) => {
             let snapshot = snapshot(&args.snapshot)?;

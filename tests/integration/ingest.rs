@@ -203,3 +203,82 @@ fn table_summary_and_missing_inputs() {
     assert_eq!(out.status.code(), Some(1));
     assert!(harness::stderr(&out).contains("expected one of cloudtrail"));
 }
+
+#[test]
+fn trace_goes_from_an_edge_request_back_to_the_issuer() {
+    let tmp = harness::temp();
+    let logs = stage_fixtures(tmp.path());
+    let store = tmp.path().join("store.duckdb");
+    let out = ingest(&store, &[&logs.display().to_string()], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", harness::stderr(&out));
+
+    let out = harness::nhiscope(&store, &["trace", "gw-req-0001", "--output", "json"]);
+    assert!(out.status.success(), "{}", harness::stderr(&out));
+    let t: Value = serde_json::from_slice(&out.stdout).expect("json trace");
+    assert_eq!(t["kind"], "request");
+    let steps: Vec<(String, String)> = t["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["kind"].as_str().unwrap_or_default().to_string(),
+                s["text"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let find = |kind: &str, needle: &str| {
+        steps
+            .iter()
+            .position(|(k, t)| k == kind && t.contains(needle))
+            .unwrap_or_else(|| panic!("no {kind} step with {needle:?}: {steps:#?}"))
+    };
+    // The edge request → the role session behind it → the AssumeRole that minted it with the
+    // CI user's key → the CreateAccessKey by alice that issued that key.
+    let request = find(
+        "request",
+        "by arn:aws:iam::111122223333:role/deploy with ASIADEPLOYSESSION001",
+    );
+    let session = find("credential", "ASIADEPLOYSESSION001");
+    let minted = find("issued", "AssumeRole 2026-05-02T10:00:00 by arn:aws:iam::111122223333:user/ci-deployer using AKIACIDEPLOYER000001");
+    let issued = find(
+        "minted",
+        "CreateAccessKey 2026-05-01T09:01:00 by arn:aws:iam::111122223333:user/alice",
+    );
+    assert!(
+        request < session && session < minted && minted < issued,
+        "{steps:#?}"
+    );
+    find("action", "PutObject on releases");
+
+    // A GCP key: created by dave, used by the CI service account through a delegation.
+    let out = harness::nhiscope(&store, &["trace", "9f8e7d6c5b4a"]);
+    assert!(out.status.success(), "{}", harness::stderr(&out));
+    let text = harness::stdout(&out);
+    assert!(
+        text.contains(
+            "google.iam.admin.v1.CreateServiceAccountKey 2026-05-02T12:00:00 by dave@example.com"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("storage.objects.get on projects/_/buckets/ledger/objects/2026.csv"),
+        "{text}"
+    );
+
+    // An address: who acted from it.
+    let out = harness::nhiscope(&store, &["trace", "198.51.100.77"]);
+    let text = harness::stdout(&out);
+    assert!(
+        text.contains("arn:aws:iam::111122223333:user/ci-deployer with AKIACIDEPLOYER000001 x2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("system:serviceaccount:payments:api"),
+        "{text}"
+    );
+
+    let out = harness::nhiscope(&store, &["trace", "AKIANOTHINGKNOWN0000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(harness::stderr(&out).contains("nothing is known"));
+}
