@@ -69,8 +69,37 @@ pub enum Command {
     /// Benchmarks that print figures (not tests).
     Bench {
         #[command(subcommand)]
-        action: BenchAction,
+        action: BenchCommand,
     },
+}
+
+/// Every benchmark: the rule-pack ones ([`BenchAction`]) and the ingest one.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    #[command(flatten)]
+    Rules(BenchAction),
+    /// Generate realistic CloudTrail (NDJSON and gzipped S3 delivery files), then time
+    /// `nhiscope ingest` over each and DuckDB's own `read_json` over the same files; prints
+    /// events/s, MB/s and peak RSS per run.
+    Ingest(BenchIngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    /// Events to generate.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub events: u64,
+    /// Records per S3 delivery file.
+    #[arg(long, default_value_t = 10_000)]
+    pub per_file: u64,
+    /// Where to write the generated logs and the benchmark stores (kept for re-runs: files of
+    /// the right size are not generated again).
+    #[arg(long, default_value = "bench-ingest")]
+    pub dir: PathBuf,
+    /// A Python with the `duckdb` module, for the `read_json` comparison (our bundled DuckDB
+    /// has no JSON extension); skipped when absent.
+    #[arg(long, env = "NHISCOPE_TEST_PYTHON", default_value = "python3")]
+    pub python: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +115,9 @@ pub struct IngestArgs {
     /// Summary as a table or JSON.
     #[arg(long = "output", value_enum, default_value_t = Format::Table)]
     pub output: Format,
+    /// Cap the store's memory during the run (DuckDB spills to disk beyond it).
+    #[arg(long, default_value = "1GB", value_name = "SIZE")]
+    pub memory_limit: String,
 }
 
 #[derive(Debug, Args)]

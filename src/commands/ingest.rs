@@ -84,6 +84,7 @@ pub fn run(args: &IngestArgs, mut store: Store, quiet: bool, now: i64) -> Result
     bar.enable_steady_tick(Duration::from_millis(200));
     let options = IngestOptions {
         format,
+        memory_limit: Some(args.memory_limit.clone()),
         ..IngestOptions::default()
     };
     let mut report = ingest(

@@ -1,6 +1,7 @@
 //! One module per subcommand; [`run`] dispatches.
 
 mod bench;
+mod bench_ingest;
 mod demo;
 mod evaluate;
 mod findings;
@@ -17,7 +18,7 @@ use anyhow::{Context, Result};
 use nhiscope_engine::store::Snapshot;
 use nhiscope_engine::Store;
 
-use crate::cli::{Cli, Command, SnapshotArgs};
+use crate::cli::{BenchCommand, Cli, Command, SnapshotArgs};
 use crate::config::Config;
 
 /// Exit code when a scan was partial or failed (the data that was collected is stored).
@@ -50,7 +51,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Findings(args) => findings::run(&args, &rule_set()?, &store_path, now),
         Command::Ingest(args) => ingest::run(&args, open()?, cli.quiet, now),
         Command::Trace(args) => trace::run(&args, &read()?, now),
-        Command::Bench { action } => bench::run(action, &rule_set()?, &store_path, now),
+        Command::Bench {
+            action: BenchCommand::Rules(action),
+        } => bench::run(action, &rule_set()?, &store_path, now),
+        Command::Bench {
+            action: BenchCommand::Ingest(args),
+        } => bench_ingest::run(&args, now),
         Command::Inventory(args) => {
             let snapshot = snapshot(&args.snapshot)?;
             inventory::run(&args, snapshot, &read()?)

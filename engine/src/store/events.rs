@@ -49,6 +49,13 @@ impl Store {
         })
     }
 
+    /// Caps DuckDB's memory (`1GB`, `512MB`, ...): its buffer pool caches what a long ingest
+    /// writes, and spills to disk beyond the cap instead of growing.
+    pub fn set_memory_limit(&self, limit: &str) -> Result<()> {
+        self.conn.execute("SET memory_limit = ?", params![limit])?;
+        Ok(())
+    }
+
     /// Appends one batch (in `Table::Events`' schema) to the run's staging table.
     pub fn stage_events(&mut self, batch: RecordBatch) -> Result<()> {
         let mut appender = self

@@ -30,6 +30,8 @@ pub struct IngestOptions {
     pub batch_rows: usize,
     /// Staged rows between two moves into `events`.
     pub flush_rows: usize,
+    /// Cap on the store's memory during the run (DuckDB syntax: `1GB`), if any.
+    pub memory_limit: Option<String>,
 }
 
 impl Default for IngestOptions {
@@ -37,7 +39,8 @@ impl Default for IngestOptions {
         IngestOptions {
             format: None,
             batch_rows: 16 * 1024,
-            flush_rows: 1024 * 1024,
+            flush_rows: 256 * 1024,
+            memory_limit: None,
         }
     }
 }
@@ -106,6 +109,9 @@ pub fn ingest(
     observer: &dyn IngestObserver,
 ) -> Result<IngestReport, StoreError> {
     let started = Instant::now();
+    if let Some(limit) = &options.memory_limit {
+        store.set_memory_limit(limit)?;
+    }
     let run = store.begin_ingest(now)?;
     let mut state = State {
         store,

@@ -9,6 +9,7 @@
 //!   [`k8s_audit`], [`entra`] (sign-ins and audit logs), [`azure_activity`],
 //!   [`github_audit`], [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
 //!   lists them explicitly, in detection order.
+//! - [`generate`]: synthetic CloudTrail for the ingest benchmark.
 //! - [`ingest`]: the pipeline: records → detection → parser → Arrow batches → store, with
 //!   dedupe, quarantine and per-format counts.
 //!
@@ -22,6 +23,7 @@ pub mod cloudtrail;
 pub mod entra;
 pub mod fields;
 pub mod gcp_audit;
+pub mod generate;
 pub mod github_audit;
 pub mod ingest;
 pub mod input;
