@@ -13,6 +13,9 @@
 //! - [`ingest`]: the pipeline: records → detection → parser → Arrow batches → store, with
 //!   dedupe, quarantine and per-format counts.
 //!
+//! [`robustness`] mutates the fixtures of every format (tree and byte mutations) and checks the
+//! reader and parsers never panic and always give an outcome.
+//!
 //! Parsers keep identifiers (access key ids, key names, token ids), never secret values: no
 //! raw record is stored, only a pointer to it (`raw_ref`), and free text that is kept (paths,
 //! user agents) goes through [`fields::redact`].
@@ -29,6 +32,7 @@ pub mod ingest;
 pub mod input;
 pub mod k8s_audit;
 pub mod reader;
+pub mod robustness;
 
 use nhiscope_engine::model::EventRow;
 use serde_json::Value;
