@@ -10,6 +10,8 @@
 //!   log's own identity, not in the inventory).
 //! - `credential_activity`: per credential, from the logs: first and last use, events, source
 //!   networks, client runtimes, regions and services.
+//! - `identity_behaviour`: per identity and week: events, distinct source networks (/24),
+//!   user agents, regions, services and actions, failures.
 //! - `last_used`: per credential and identity, the later of the API's last-used date and the
 //!   logs' last event, with which source won.
 //! - `issuance`: who created each credential or identity and when (CreateAccessKey,
@@ -65,6 +67,21 @@ pub const VIEWS: &[(&str, &str)] = &[
                 sum(CASE WHEN outcome = 'failure' THEN 1 ELSE 0 END) AS failures
          FROM events WHERE credential_id IS NOT NULL
          GROUP BY credential_id",
+    ),
+    (
+        "identity_behaviour",
+        "SELECT identity_id, min(provider) AS provider, min(tenant) AS tenant,
+                date_trunc('week', event_time) AS week, count(*) AS events,
+                count(DISTINCT CASE WHEN source_ip ~ '^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$'
+                                    THEN concat(split_part(source_ip, '.', 1), '.',
+                                                split_part(source_ip, '.', 2), '.',
+                                                split_part(source_ip, '.', 3), '.0/24')
+                                    WHEN source_ip LIKE '%:%' THEN source_ip END) AS networks,
+                count(DISTINCT user_agent) AS user_agents, count(DISTINCT region) AS regions,
+                count(DISTINCT event_source) AS services, count(DISTINCT action) AS actions,
+                sum(CASE WHEN outcome = 'failure' THEN 1 ELSE 0 END) AS failures
+         FROM event_identities
+         GROUP BY identity_id, date_trunc('week', event_time)",
     ),
     (
         "last_used",
@@ -127,7 +144,7 @@ impl Analysis {
 pub fn view_sources(name: &str) -> &'static [&'static str] {
     match name {
         "session_issuance" | "credential_activity" | "issuance" => &["events"],
-        "event_identities" => &["events", "identities", "credentials"],
+        "event_identities" | "identity_behaviour" => &["events", "identities", "credentials"],
         "last_used" => &["events", "identities", "credentials"],
         _ => &[],
     }
@@ -260,6 +277,15 @@ mod tests {
             ]
         );
         assert_eq!(strings(&b, 2), vec!["log", "credential", "session"]);
+        let b = a
+            .query(
+                "SELECT identity_id, CAST(events AS VARCHAR) AS n, CAST(actions AS VARCHAR) AS a
+                 FROM identity_behaviour ORDER BY identity_id",
+            )
+            .await
+            .expect("query");
+        assert_eq!(strings(&b, 0).len(), 3);
+        assert_eq!(strings(&b, 1), vec!["1", "1", "1"]);
         let b = a
             .query("SELECT issued_by, issued_by_credential FROM session_issuance WHERE credential_id = 'ASIADEPLOY'")
             .await

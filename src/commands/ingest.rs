@@ -139,6 +139,12 @@ fn print(report: &IngestReport, format: Output) -> Result<()> {
             c.quarantined
         );
     }
+    if report.owner_candidates > 0 {
+        outln!(
+            "  {} owner candidates from issuance events (ownership, source creator)",
+            report.owner_candidates
+        );
+    }
     for f in &report.failed_inputs {
         outln!("  failed input: {f}");
     }

@@ -170,6 +170,36 @@ fn every_format_ingests_with_quarantine_and_dedupe() {
         assert!(!text.contains("IQoJb3JpZ2luX2Vj"), "{text}");
         assert!(!text.contains("abc.def.ghi"), "{text}");
     }
+    // Owner candidates from issuance events: who created the user and its key, the GCP key,
+    // the service principal's secret.
+    let mut owners: Vec<(String, String, String)> =
+        harness::rows(&db, Table::Ownership, Snapshot::Current)
+            .iter()
+            .map(|o| {
+                (
+                    o["identity_id"].as_str().unwrap_or_default().to_string(),
+                    o["owner"].as_str().unwrap_or_default().to_string(),
+                    o["source"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+    owners.sort();
+    let creator = |i: &str, o: &str| (i.to_string(), o.to_string(), "creator".to_string());
+    assert_eq!(
+        owners,
+        vec![
+            creator(
+                "arn:aws:iam::111122223333:user/ci-deployer",
+                "arn:aws:iam::111122223333:user/alice"
+            ),
+            creator(
+                "ci@prod-payments.iam.gserviceaccount.com",
+                "dave@example.com"
+            ),
+            creator("s0000000-0000-0000-0000-000000000001", "carol@example.com"),
+        ]
+    );
+    assert_eq!(report["owner_candidates"], 3);
     drop(db);
 
     // A second run of the same inputs stores nothing new: every record is a duplicate.

@@ -22,11 +22,12 @@ use crate::time::{de_opt_micros, Micros};
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventRow {
-    /// aws, azure, gcp, github, k8s, or `gateway` for access logs (stamp column).
-    #[serde(skip)]
+    /// aws, azure, gcp, github, k8s, or `gateway` for access logs (stamp column; rule
+    /// fixtures may set it, the collection's stamp fills it otherwise).
+    #[serde(skip_serializing)]
     pub provider: String,
     /// Account, tenant, project, org or cluster (stamp column; empty when the record has none).
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     pub tenant: String,
     /// The provider's event id, or a digest of the record when it has none.
     pub event_id: String,

@@ -117,6 +117,53 @@ impl Store {
         Ok(())
     }
 
+    /// Owner candidates from the issuance events `run` stored: whoever created an identity or
+    /// issued it a credential (CreateUser, CreateRole, CreateAccessKey, CreateLoginProfile,
+    /// CreateServiceAccount(Key), added service principal credentials, ...) becomes an
+    /// `ownership` row with source `creator` and the event as evidence. Self-issued credentials
+    /// (a key rotating itself) name no owner. Returns the rows written.
+    pub fn derive_ownership(&mut self, run: &IngestRun) -> Result<usize> {
+        let n = self.conn.execute(
+            "INSERT INTO ownership
+             SELECT DISTINCT ON (provider, tenant, identity_id, owner)
+                    scan_id, collector, provider, tenant, identity_id, owner, 'creator',
+                    action || ' at ' || strftime(event_time, '%Y-%m-%dT%H:%M:%SZ')
+                        || coalesce(' issuing ' || issued_credential_id, '') || ' (' || raw_ref || ')'
+             FROM (
+                 SELECT e.*, coalesce(e.actor, e.actor_id) AS owner,
+                     CASE
+                         WHEN e.source_format = 'cloudtrail' AND e.target LIKE 'arn:%' THEN
+                             CASE WHEN e.action IN ('CreateUser', 'CreateRole', 'CreateAccessKey',
+                                                    'CreateLoginProfile', 'UploadSSHPublicKey',
+                                                    'CreateServiceSpecificCredential')
+                                  THEN e.target END
+                         WHEN e.source_format = 'cloudtrail' AND e.action IN
+                              ('CreateUser', 'CreateAccessKey', 'CreateLoginProfile',
+                               'UploadSSHPublicKey', 'CreateServiceSpecificCredential',
+                               'UploadSigningCertificate')
+                             THEN 'arn:aws:iam::' || e.tenant || ':user/' || e.target
+                         WHEN e.source_format = 'cloudtrail' AND e.action = 'CreateRole'
+                             THEN 'arn:aws:iam::' || e.tenant || ':role/' || e.target
+                         WHEN e.source_format = 'gcp_audit' AND e.action IN
+                              ('google.iam.admin.v1.CreateServiceAccountKey',
+                               'google.iam.admin.v1.CreateServiceAccount')
+                             THEN nullif(regexp_extract(e.target, 'serviceAccounts/([^/]+)', 1), '')
+                         WHEN e.source_format = 'entra_audit'
+                              AND (e.issued_credential_id IS NOT NULL
+                                   OR e.action IN ('Add service principal', 'Add application',
+                                                   'Add service principal credentials'))
+                             THEN e.target
+                     END AS identity_id
+                 FROM events e
+                 WHERE e.scan_id = ? AND e.outcome <> 'failure' AND e.target IS NOT NULL
+             ) c
+             WHERE identity_id IS NOT NULL AND owner IS NOT NULL AND owner <> identity_id
+             ORDER BY provider, tenant, identity_id, owner, event_time",
+            params![run.scan_id],
+        )?;
+        Ok(n)
+    }
+
     /// Closes `run`: records its collector (items = events stored) and finishes the scan.
     pub fn finish_ingest(
         &mut self,
@@ -126,6 +173,15 @@ impl Store {
         summary: &str,
     ) -> Result<ScanStatus> {
         let stored: i64 = self.stored_events(run)?.values().sum();
+        let owners: i64 = self.conn.query_row(
+            "SELECT count(*) FROM ownership WHERE scan_id = ?",
+            params![run.scan_id],
+            |r| r.get(0),
+        )?;
+        let mut tables = vec!["events".to_string()];
+        if owners > 0 {
+            tables.push("ownership".into());
+        }
         let record = CollectorRecord {
             collector: run.collector.clone(),
             status: CollectorStatus::Ok,
@@ -133,7 +189,7 @@ impl Store {
             api_calls: 0,
             duration_ms,
             error: None,
-            tables: vec!["events".into()],
+            tables,
         };
         self.record_collector(run.scan_id, &record)?;
         self.finish_scan(run.scan_id, finished_at, None, Some(summary))
@@ -242,6 +298,8 @@ mod tests {
             .query_row("SELECT count(*) FROM current_events", [], |r| r.get(0))
             .expect("count");
         assert_eq!(n, 3);
+        let owners = store.derive_ownership(&second).expect("ownership");
+        assert_eq!(owners, 0, "no issuance event in this run");
         let q = store.quarantined(run.scan_id).expect("quarantined");
         assert_eq!(q.len(), 1);
         assert_eq!(q[0].line, 4);

@@ -70,6 +70,8 @@ pub struct IngestReport {
     pub failed_inputs: Vec<String>,
     /// The first quarantined records (all are in the store's `ingest_quarantine`).
     pub quarantine_sample: Vec<String>,
+    /// Owner candidates written to `ownership` from issuance events (source `creator`).
+    pub owner_candidates: u64,
 }
 
 impl IngestReport {
@@ -154,8 +156,10 @@ pub fn ingest(
     state.flush_batch()?;
     state.flush_store()?;
     state.flush_quarantine()?;
+    let owners = state.store.derive_ownership(&run)?;
     let stored = state.store.stored_events(&run)?;
     let mut report = state.report;
+    report.owner_candidates = owners as u64;
     for (format, staged) in state.staged_per_format {
         let ingested = stored.get(&format).copied().unwrap_or(0) as u64;
         let c = report.formats.entry(format).or_default();
