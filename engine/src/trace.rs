@@ -157,6 +157,9 @@ async fn credential(
         text,
         evidence: None,
     });
+    if let Some(holder) = inv.first().and_then(|r| r.get(2).cloned().flatten()) {
+        owners(a, &holder, depth + 1, steps).await?;
+    }
     // Up the chain: who issued this credential, with which credential, and so on.
     let mut current = id.to_string();
     let mut seen = vec![current.clone()];
@@ -337,6 +340,7 @@ async fn identity(
         },
         evidence: None,
     });
+    owners(a, id, depth + 1, steps).await?;
     for r in rows(
         a,
         "SELECT action, CAST(issued_at AS VARCHAR) AS issued_at_text, issued_by, raw_ref FROM issuance
@@ -380,6 +384,30 @@ async fn identity(
         steps,
     )
     .await
+}
+
+/// Owner candidates of an identity (tags, team groups, creators from issuance logs).
+async fn owners(
+    a: &Analysis,
+    identity: &str,
+    depth: usize,
+    steps: &mut Vec<Step>,
+) -> Result<(), AnalysisError> {
+    for r in rows(
+        a,
+        "SELECT owner, source, evidence FROM ownership WHERE identity_id = $1 ORDER BY source, owner",
+        identity,
+    )
+    .await?
+    {
+        steps.push(Step {
+            depth,
+            kind: "owner".into(),
+            text: format!("{} ({}: {})", v(&r, 0), v(&r, 1), v(&r, 2)),
+            evidence: None,
+        });
+    }
+    Ok(())
 }
 
 /// An address: who acted from it, with which credentials.

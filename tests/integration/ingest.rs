@@ -308,6 +308,19 @@ fn trace_goes_from_an_edge_request_back_to_the_issuer() {
         "{text}"
     );
 
+    // An identity: its owner candidate from the issuance logs, its key, its actions.
+    let out = harness::nhiscope(
+        &store,
+        &["trace", "arn:aws:iam::111122223333:user/ci-deployer"],
+    );
+    let text = harness::stdout(&out);
+    assert!(text.contains("owner      arn:aws:iam::111122223333:user/alice (creator: CreateUser at 2026-05-01T09:00:00Z"), "{text}");
+    assert!(
+        text.contains("uses AKIACIDEPLOYER000001 (4 events"),
+        "{text}"
+    );
+    assert!(text.contains("ConsoleLogin on - x1"), "{text}");
+
     let out = harness::nhiscope(&store, &["trace", "AKIANOTHINGKNOWN0000"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(harness::stderr(&out).contains("nothing is known"));
