@@ -4,7 +4,7 @@
 --
 -- Events are append-only: every ingest run is a scan of source `logs` whose one collector is
 -- named `ingest:<scan id>`, unique to the run, so `collections_at` keeps every run in force.
--- An event is stored once per (provider, event_id): later runs skip what is already stored.
+-- An event is stored once per (provider, event_id, event_time): later runs skip what is already stored.
 
 CREATE TABLE events (
     scan_id BIGINT NOT NULL, collector VARCHAR NOT NULL, provider VARCHAR NOT NULL, tenant VARCHAR NOT NULL,

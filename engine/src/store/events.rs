@@ -2,7 +2,7 @@
 //! collector, `ingest:<scan id>`, unique to the run (so every run stays in force, see
 //! migration 0004). Batches are appended through the Arrow appender into a temporary staging
 //! table; [`Store::flush_events`] moves them into `events` in one transaction, keeping one row
-//! per (provider, event_id) and skipping what is already stored, so memory stays bounded by
+//! per (provider, event_id, event_time) (a duplicate is the same record, so it has the same time) and skipping what is already stored, so memory stays bounded by
 //! the staging size and duplicates are counted, never stored.
 
 use std::collections::BTreeMap;
@@ -66,19 +66,28 @@ impl Store {
         Ok(())
     }
 
-    /// Moves the staged events into `events`: one row per (provider, event_id), nothing that
+    /// Moves the staged events into `events`: one row per (provider, event_id, event_time), nothing that
     /// is already stored. Returns how many rows of each source format were stored.
     pub fn flush_events(&mut self, run: &IngestRun) -> Result<BTreeMap<String, i64>> {
+        // A duplicate is the same record, so it has the same time: bounding the lookup by the
+        // staged time range lets DuckDB skip the row groups of `events` outside it.
+        let (lo, hi): (Option<i64>, Option<i64>) = self.conn.query_row(
+            &format!("SELECT epoch_us(min(event_time)), epoch_us(max(event_time)) FROM {STAGING}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let tx = self.conn.transaction()?;
         tx.execute(
             &format!(
                 "INSERT INTO events
                  SELECT s.* FROM (SELECT * FROM {STAGING}
-                                  QUALIFY row_number() OVER (PARTITION BY provider, event_id ORDER BY raw_ref) = 1) s
+                                  QUALIFY row_number() OVER (PARTITION BY provider, event_id, event_time ORDER BY raw_ref) = 1) s
                  WHERE NOT EXISTS (SELECT 1 FROM events e
-                                   WHERE e.provider = s.provider AND e.event_id = s.event_id)"
+                                   WHERE e.event_time BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT)
+                                     AND e.provider = s.provider AND e.event_id = s.event_id
+                                     AND e.event_time = s.event_time)"
             ),
-            [],
+            params![lo, hi],
         )?;
         tx.execute_batch(&format!("DELETE FROM {STAGING}"))?;
         tx.commit()?;

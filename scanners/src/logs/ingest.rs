@@ -52,7 +52,7 @@ pub struct FormatCounts {
     pub read: u64,
     /// Stored as new events.
     pub ingested: u64,
-    /// Normalised but already stored (same provider and event id).
+    /// Normalised but already stored (same provider, event id and time).
     pub duplicates: u64,
     /// Not normalised (see the quarantine).
     pub quarantined: u64,
