@@ -2,8 +2,9 @@
 //! collector, `ingest:<scan id>`, unique to the run (so every run stays in force, see
 //! migration 0004). Batches are appended through the Arrow appender into a temporary staging
 //! table; [`Store::flush_events`] moves them into `events` in one transaction, keeping one row
-//! per (provider, event_id, event_time) (a duplicate is the same record, so it has the same time) and skipping what is already stored, so memory stays bounded by
-//! the staging size and duplicates are counted, never stored.
+//! per (provider, event_id, event_time) (a duplicate is the same record, so it has the same
+//! time) and skipping what is already stored, so memory stays bounded by the staging size and
+//! duplicates are counted, never stored.
 
 use std::collections::BTreeMap;
 
