@@ -7,9 +7,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Instant;
 
+use arrow::array::RecordBatch;
 use nhiscope_engine::model::{EventBatchBuilder, EventRow};
 use nhiscope_engine::store::{IngestRun, Quarantined};
 use nhiscope_engine::time::Micros;
@@ -100,9 +102,37 @@ pub struct Silent;
 impl IngestObserver for Silent {}
 
 const SAMPLE: usize = 20;
-const QUARANTINE_BUFFER: usize = 10_000;
+/// Quarantined records sent to the store at once.
+const QUARANTINE_BUFFER: usize = 1_000;
+/// Batches in flight between the parsing thread and the store.
+const CHANNEL_DEPTH: usize = 2;
 
-/// Ingests `inputs` into `store` as one run started at `now`.
+/// What the parsing thread tells the store side.
+enum Msg {
+    Started {
+        name: String,
+        size: Option<u64>,
+    },
+    /// A batch and, per format, how many of its rows are of that format.
+    Batch(RecordBatch, Vec<(String, u64)>),
+    Quarantine(Vec<Quarantined>),
+    Progress {
+        bytes: u64,
+        records: u64,
+    },
+    Finished {
+        name: String,
+        bytes: u64,
+        error: Option<String>,
+    },
+    Done(BTreeMap<String, FormatCounts>, Vec<String>),
+    /// The parsing stage cannot go on.
+    Failed(String),
+}
+
+/// Ingests `inputs` into `store` as one run started at `now`. Two stages run concurrently:
+/// reading and normalising on a worker thread, writing to the store on this one, joined by a
+/// bounded channel (so memory stays bounded whichever side is slower).
 pub fn ingest(
     store: &mut Store,
     inputs: &[Input],
@@ -115,52 +145,77 @@ pub fn ingest(
         store.set_memory_limit(limit)?;
     }
     let run = store.begin_ingest(now)?;
-    let mut state = State {
-        store,
-        run: run.clone(),
-        options: options.clone(),
-        builder: EventBatchBuilder::new(run.scan_id, &run.collector),
-        staged: 0,
-        staged_per_format: BTreeMap::new(),
-        report: IngestReport {
-            scan_id: run.scan_id,
-            ..Default::default()
-        },
-        quarantine: Vec::new(),
-        file: String::new(),
-        error: None,
-        records: 0,
-        bytes: Arc::new(AtomicU64::new(0)),
-        observer,
+    let mut report = IngestReport {
+        scan_id: run.scan_id,
+        ..Default::default()
     };
-    for input in inputs {
-        let name = input.name();
-        observer.input_started(&name, input.size());
-        state.file = name.clone();
-        state.bytes.store(0, Ordering::Relaxed);
-        let outcome = input
-            .open(state.bytes.clone())
-            .and_then(|reader| read_records(reader, &mut state));
-        if let Some(e) = state.error.take() {
-            return Err(e);
+    let mut staged_per_format: BTreeMap<String, u64> = BTreeMap::new();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(CHANNEL_DEPTH);
+    let outcome: Result<(), StoreError> = std::thread::scope(|scope| {
+        let worker = {
+            let run = run.clone();
+            let options = options.clone();
+            scope.spawn(move || parse_inputs(inputs, &run, &options, tx))
+        };
+        let mut staged = 0usize;
+        let mut result = Ok(());
+        for msg in rx.iter() {
+            let step = (|| -> Result<(), StoreError> {
+                match msg {
+                    Msg::Started { name, size } => observer.input_started(&name, size),
+                    Msg::Batch(batch, per_format) => {
+                        staged += batch.num_rows();
+                        store.stage_events(batch)?;
+                        for (f, n) in per_format {
+                            *staged_per_format.entry(f).or_default() += n;
+                        }
+                        if staged >= options.flush_rows {
+                            store.flush_events(&run)?;
+                            staged = 0;
+                        }
+                    }
+                    Msg::Quarantine(q) => store.quarantine(&run, &q)?,
+                    Msg::Progress { bytes, records } => observer.progress(bytes, records),
+                    Msg::Finished { name, bytes, error } => {
+                        report.inputs += 1;
+                        report.bytes += bytes;
+                        if let Some(e) = error {
+                            tracing::warn!(message = "Input could not be read.", input = %name, error = %e);
+                            report.failed_inputs.push(format!("{name}: {e}"));
+                        }
+                        observer.input_finished(&name);
+                    }
+                    Msg::Done(formats, samples) => {
+                        report.formats = formats;
+                        report.quarantine_sample = samples;
+                    }
+                    Msg::Failed(reason) => return Err(StoreError::Invalid(reason)),
+                }
+                Ok(())
+            })();
+            if let Err(e) = step {
+                // Dropping the receiver stops the parsing thread at its next send.
+                result = Err(e);
+                break;
+            }
         }
-        state.report.inputs += 1;
-        state.report.bytes += state.bytes.load(Ordering::Relaxed);
-        if let Err(e) = outcome {
-            tracing::warn!(message = "Input could not be read.", input = %name, error = %e);
-            state.report.failed_inputs.push(format!("{name}: {e}"));
-            state.quarantine(0, None, format!("cannot read input: {e}"));
+        drop(rx);
+        if worker.join().is_err() {
+            return Err(StoreError::Invalid(
+                "the log parsing thread panicked".into(),
+            ));
         }
-        observer.input_finished(&name);
-    }
-    state.flush_batch()?;
-    state.flush_store()?;
-    state.flush_quarantine()?;
-    let owners = state.store.derive_ownership(&run)?;
-    let stored = state.store.stored_events(&run)?;
-    let mut report = state.report;
+        result?;
+        if staged > 0 {
+            store.flush_events(&run)?;
+        }
+        Ok(())
+    });
+    outcome?;
+    let owners = store.derive_ownership(&run)?;
+    let stored = store.stored_events(&run)?;
     report.owner_candidates = owners as u64;
-    for (format, staged) in state.staged_per_format {
+    for (format, staged) in staged_per_format {
         let ingested = stored.get(&format).copied().unwrap_or(0) as u64;
         let c = report.formats.entry(format).or_default();
         c.ingested = ingested;
@@ -189,33 +244,112 @@ pub fn ingest(
     Ok(report)
 }
 
-struct State<'a> {
-    store: &'a mut Store,
-    run: IngestRun,
-    options: IngestOptions,
-    builder: EventBatchBuilder,
-    staged: usize,
-    staged_per_format: BTreeMap<String, u64>,
-    report: IngestReport,
-    quarantine: Vec<Quarantined>,
-    file: String,
-    /// A store error raised inside the sink callbacks; ends the run.
-    error: Option<StoreError>,
-    records: u64,
-    bytes: Arc<AtomicU64>,
-    observer: &'a dyn IngestObserver,
+/// The parsing stage: every input, record by record, into batches sent to the store stage.
+/// Returns early when the store stage hung up (it failed).
+fn parse_inputs(inputs: &[Input], run: &IngestRun, options: &IngestOptions, tx: SyncSender<Msg>) {
+    let mut p = Parsing {
+        tx,
+        forced: options.format,
+        batch_rows: options.batch_rows,
+        builder: EventBatchBuilder::new(run.scan_id, &run.collector),
+        per_format: BTreeMap::new(),
+        counts: BTreeMap::new(),
+        samples: Vec::new(),
+        quarantine: Vec::new(),
+        file: String::new(),
+        records: 0,
+        bytes: Arc::new(AtomicU64::new(0)),
+        hung_up: false,
+    };
+    for input in inputs {
+        let name = input.name();
+        p.send(Msg::Started {
+            name: name.clone(),
+            size: input.size(),
+        });
+        p.file = name.clone();
+        p.bytes.store(0, Ordering::Relaxed);
+        let outcome = input
+            .open(p.bytes.clone())
+            .and_then(|reader| read_records(reader, &mut p));
+        let error = outcome.err().map(|e| e.to_string());
+        if let Some(e) = &error {
+            p.reject(0, None, format!("cannot read input: {e}"));
+        }
+        p.send_quarantine();
+        let bytes = p.bytes.load(Ordering::Relaxed);
+        p.send(Msg::Finished { name, bytes, error });
+        if p.hung_up {
+            return;
+        }
+    }
+    p.send_batch();
+    p.send_quarantine();
+    let done = Msg::Done(
+        std::mem::take(&mut p.counts),
+        std::mem::take(&mut p.samples),
+    );
+    p.send(done);
 }
 
-impl State<'_> {
-    fn counts(&mut self, format: &str) -> &mut FormatCounts {
-        self.report.formats.entry(format.to_string()).or_default()
+struct Parsing {
+    tx: SyncSender<Msg>,
+    forced: Option<Format>,
+    batch_rows: usize,
+    builder: EventBatchBuilder,
+    /// Rows per format in the batch being built.
+    per_format: BTreeMap<String, u64>,
+    counts: BTreeMap<String, FormatCounts>,
+    samples: Vec<String>,
+    quarantine: Vec<Quarantined>,
+    file: String,
+    records: u64,
+    bytes: Arc<AtomicU64>,
+    /// The store stage stopped (it failed): parse nothing more.
+    hung_up: bool,
+}
+
+impl Parsing {
+    fn send(&mut self, msg: Msg) {
+        if !self.hung_up && self.tx.send(msg).is_err() {
+            self.hung_up = true;
+        }
     }
 
-    fn quarantine(&mut self, line: u64, format: Option<&str>, reason: String) {
-        if self.report.quarantine_sample.len() < SAMPLE {
-            self.report
-                .quarantine_sample
-                .push(format!("{}:{line}: {reason}", self.file));
+    fn send_batch(&mut self) {
+        if self.builder.is_empty() {
+            return;
+        }
+        match self.builder.finish() {
+            Ok(batch) => {
+                let per_format = std::mem::take(&mut self.per_format).into_iter().collect();
+                self.send(Msg::Batch(batch, per_format));
+            }
+            // The builder and the schema are one module's; a mismatch is a bug, and it ends
+            // the run visibly rather than dropping rows.
+            Err(e) => {
+                self.send(Msg::Failed(format!("cannot build an events batch: {e}")));
+                self.hung_up = true;
+            }
+        }
+    }
+
+    fn send_quarantine(&mut self) {
+        if !self.quarantine.is_empty() {
+            let q = std::mem::take(&mut self.quarantine);
+            self.send(Msg::Quarantine(q));
+        }
+    }
+
+    fn reject(&mut self, line: u64, format: Option<&str>, reason: String) {
+        let c = self
+            .counts
+            .entry(format.unwrap_or("unknown").to_string())
+            .or_default();
+        c.read += 1;
+        c.quarantined += 1;
+        if self.samples.len() < SAMPLE {
+            self.samples.push(format!("{}:{line}: {reason}", self.file));
         }
         self.quarantine.push(Quarantined {
             file: self.file.clone(),
@@ -224,60 +358,40 @@ impl State<'_> {
             reason,
         });
         if self.quarantine.len() >= QUARANTINE_BUFFER {
-            if let Err(e) = self.flush_quarantine() {
-                self.error.get_or_insert(e);
-            }
+            self.send_quarantine();
         }
     }
+}
 
-    fn flush_quarantine(&mut self) -> Result<(), StoreError> {
-        let q = std::mem::take(&mut self.quarantine);
-        self.store.quarantine(&self.run, &q)
-    }
-
-    fn flush_batch(&mut self) -> Result<(), StoreError> {
-        if self.builder.is_empty() {
-            return Ok(());
+impl RecordSink for Parsing {
+    fn record(&mut self, at: RecordAt, record: Value) {
+        if self.hung_up {
+            return;
         }
-        let n = self.builder.len();
-        let batch = self.builder.finish()?;
-        self.store.stage_events(batch)?;
-        self.staged += n;
-        if self.staged >= self.options.flush_rows {
-            self.flush_store()?;
+        self.records += 1;
+        if self.records.is_multiple_of(4096) {
+            let (bytes, records) = (self.bytes.load(Ordering::Relaxed), self.records);
+            self.send(Msg::Progress { bytes, records });
         }
-        Ok(())
-    }
-
-    fn flush_store(&mut self) -> Result<(), StoreError> {
-        if self.staged > 0 {
-            self.store.flush_events(&self.run)?;
-            self.staged = 0;
-        }
-        Ok(())
-    }
-
-    fn handle(&mut self, at: RecordAt, record: Value) -> Result<(), StoreError> {
-        match normalise(record, self.options.format) {
+        match normalise(record, self.forced) {
             Ok((format, mut event)) => {
                 let name = format.name();
-                self.counts(name).read += 1;
+                self.counts.entry(name.to_string()).or_default().read += 1;
                 event.raw_ref = format!("{}:{at}", self.file);
                 self.builder.push(&event);
-                *self.staged_per_format.entry(name.to_string()).or_default() += 1;
-                if self.builder.len() >= self.options.batch_rows {
-                    self.flush_batch()?;
+                *self.per_format.entry(name.to_string()).or_default() += 1;
+                if self.builder.len() >= self.batch_rows {
+                    self.send_batch();
                 }
             }
-            Err((format, reason)) => {
-                let name = format.map(Format::name);
-                let c = self.counts(name.unwrap_or("unknown"));
-                c.read += 1;
-                c.quarantined += 1;
-                self.quarantine(at.line, name, reason);
-            }
+            Err((format, reason)) => self.reject(at.line, format.map(Format::name), reason),
         }
-        Ok(())
+    }
+
+    fn malformed(&mut self, line: u64, reason: String) {
+        if !self.hung_up {
+            self.reject(line, None, reason);
+        }
     }
 }
 
@@ -345,26 +459,4 @@ pub fn parse_all(
     };
     read_records(input, &mut c)?;
     Ok((c.events, c.rejected))
-}
-
-impl RecordSink for State<'_> {
-    fn record(&mut self, at: RecordAt, record: Value) {
-        if self.error.is_some() {
-            return;
-        }
-        self.records += 1;
-        if self.records.is_multiple_of(4096) {
-            self.observer
-                .progress(self.bytes.load(Ordering::Relaxed), self.records);
-        }
-        if let Err(e) = self.handle(at, record) {
-            self.error = Some(e);
-        }
-    }
-
-    fn malformed(&mut self, line: u64, reason: String) {
-        self.counts("unknown").read += 1;
-        self.counts("unknown").quarantined += 1;
-        self.quarantine(line, None, reason);
-    }
 }
