@@ -3,7 +3,9 @@
 //! table, flushed into `events` with dedupe every [`IngestOptions::flush_rows`] rows. Records
 //! that cannot be normalised are quarantined with file, line and reason and counted per
 //! format; an input that cannot be read is reported and the others are still ingested.
-//! Memory is bounded by one batch, one staging flush and the quarantine buffer.
+//! Reading and normalising run on a worker thread, store writes on the caller's, joined by a
+//! bounded channel: memory is bounded by a few batches, one staging flush and the quarantine
+//! buffer.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
