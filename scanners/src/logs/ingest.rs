@@ -462,3 +462,36 @@ pub fn parse_all(
     read_records(input, &mut c)?;
     Ok((c.events, c.rejected))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::generate::write_ndjson;
+
+    #[test]
+    fn duplicates_across_batches_flushes_and_inputs_are_stored_once() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("ct.ndjson");
+        let mut file = std::fs::File::create(&path).expect("create");
+        write_ndjson(&mut file, 3000, 11, 1_767_225_600).expect("generate");
+        drop(file);
+        let mut store = Store::open_in_memory().expect("store");
+        let inputs = vec![Input::File(path.clone()), Input::File(path)];
+        let options = IngestOptions {
+            batch_rows: 256,
+            flush_rows: 1000,
+            ..IngestOptions::default()
+        };
+        let report = ingest(&mut store, &inputs, &options, 0, &Silent).expect("ingest");
+        let c = &report.formats["cloudtrail"];
+        assert_eq!(
+            (c.read, c.ingested, c.duplicates, c.quarantined),
+            (6000, 3000, 3000, 0)
+        );
+        assert_eq!(report.inputs, 2);
+        // A later run of the same file: everything is a duplicate.
+        let again = ingest(&mut store, &inputs[..1], &options, 1, &Silent).expect("ingest");
+        let c = &again.formats["cloudtrail"];
+        assert_eq!((c.ingested, c.duplicates), (0, 3000));
+    }
+}
