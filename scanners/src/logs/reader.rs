@@ -7,7 +7,8 @@
 //!   [`WRAPPER_KEYS`] (CloudTrail `Records`, Azure Monitor `records`, Graph `value`,
 //!   LookupEvents `Events`, CloudTrail Lake `QueryResultRows`), or one pretty-printed record.
 //!   Arrays are streamed element by element (a `serde` visitor over the reader), never loaded
-//!   whole. A syntax error ends the document (reported with its line).
+//!   whole. Documents may follow one another (concatenated JSON). A syntax error ends the
+//!   input (reported with its line).
 //!
 //! The mode is chosen from the first line: a first line that is a complete JSON value (and is
 //! not longer than [`LINE_MODE_LIMIT`]) means NDJSON.
@@ -52,9 +53,15 @@ pub trait RecordSink {
 
 /// Reads every record of `input` into `sink`. I/O errors end the input and are returned
 /// (what was read before stays delivered).
-pub fn read_records(
+pub fn read_records(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io::Result<()> {
+    read_records_limited(input, sink, LINE_MODE_LIMIT)
+}
+
+/// [`read_records`] with the first-line limit as a parameter (tests use a small one).
+pub fn read_records_limited(
     mut input: Box<dyn BufRead + Send>,
     sink: &mut dyn RecordSink,
+    line_limit: u64,
 ) -> io::Result<()> {
     // Skip a UTF-8 BOM and leading whitespace to find the first byte.
     let first = loop {
@@ -89,10 +96,8 @@ pub fn read_records(
     }
     // Read the first line (bounded) and decide.
     let mut line = Vec::new();
-    (&mut input)
-        .take(LINE_MODE_LIMIT)
-        .read_until(b'\n', &mut line)?;
-    let complete_line = line.ends_with(b"\n") || (line.len() as u64) < LINE_MODE_LIMIT;
+    (&mut input).take(line_limit).read_until(b'\n', &mut line)?;
+    let complete_line = line.ends_with(b"\n") || (line.len() as u64) < line_limit;
     if complete_line {
         match serde_json::from_slice::<Value>(&line) {
             Ok(v) => {
@@ -219,11 +224,21 @@ fn read_document(
         count: count.clone(),
     };
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let top = Top {
-        sink: &mut *sink,
-        lines: count.clone(),
+    // One document after the other: concatenated JSON (`{...}{...}`, as some delivery
+    // pipelines write it) and a large first line followed by NDJSON both read through.
+    let mut values = || -> Result<(), serde_json::Error> {
+        loop {
+            let top = Top {
+                sink: &mut *sink,
+                lines: count.clone(),
+            };
+            top.deserialize(&mut de)?;
+            if de.end().is_ok() {
+                return Ok(());
+            }
+        }
     };
-    match top.deserialize(&mut de).and_then(|_| de.end()) {
+    match values() {
         Ok(()) => Ok(()),
         Err(e) if e.is_io() => Err(io::Error::other(e.to_string())),
         Err(e) => {
@@ -413,6 +428,22 @@ mod tests {
         let c = read("{\"QueryResultRows\": [[{\"eventID\": \"e\"}, {\"eventName\": \"N\"}]]}");
         assert_eq!(c.records[0].1["eventName"], "N");
         assert_eq!(c.records[0].1["eventID"], "e");
+    }
+
+    #[test]
+    fn a_first_line_over_the_limit_is_streamed() {
+        let text = "{\"Records\":[{\"a\":1},{\"a\":2},{\"a\":3}]}\n{\"a\":4}\n";
+        let mut c = Collect::default();
+        let input: Box<dyn BufRead + Send> = Box::new(Cursor::new(text.as_bytes().to_vec()));
+        read_records_limited(input, &mut c, 8).expect("read");
+        // The wrapper's records are streamed, then the values after it are read too.
+        assert_eq!(c.records.len(), 4, "{:?}", c.bad);
+        assert_eq!(c.records[2].0, "1#2");
+        assert_eq!(c.records[3].1["a"], 4);
+        assert!(c.bad.is_empty(), "{:?}", c.bad);
+        let c = read("[{\"a\":1}]{\"a\":2}\n{\"a\":3} oops");
+        assert_eq!(c.records.len(), 3, "{:?}", c.bad);
+        assert_eq!(c.bad.len(), 1, "trailing garbage is reported: {:?}", c.bad);
     }
 
     #[test]
