@@ -2,7 +2,8 @@
 //! logs (real CloudTrail, pretty-printed arrays), plaso's test data (CloudTrail in the
 //! LookupEvents shape, Azure SDK activity logs, GCP logging), and Panther's rule test events
 //! (CloudTrail, EKS audit, Entra ID, Azure activity, GCP audit, GitHub audit; hand-built by
-//! rule authors, many without a timestamp, which must be rejected by name, not guessed).
+//! rule authors, many without a timestamp, which must be rejected by name, not guessed), and the
+//! Microsoft Graph docs' directory audit example.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -306,4 +307,36 @@ fn panther_gcp_k8s_and_github_events() {
     assert_eq!(app.actor_type.as_deref(), Some("bot"));
     assert_eq!(app.credential_kind.as_deref(), Some("app_token"));
     assert_eq!(app.interactive, Some(false));
+}
+
+#[test]
+fn graph_directory_audit_example() {
+    // The Graph docs' example response (`{"value": [...]}`), fed as the API returns it.
+    let path = "msgraph-docs-examples/2020-fork/beta__directoryaudit-list.json";
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(shared(path)).expect("read")).expect("json");
+    let body = doc["responses"][0].to_string().into_bytes();
+    let (events, rejected) =
+        parse_all(Box::new(std::io::Cursor::new(body)), "graph", None).expect("read");
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e.source_format, "entra_audit");
+    assert_eq!(e.action, "Add member to group");
+    assert_eq!(e.actor.as_deref(), Some("jdoe@wingtiptoysonline.com"));
+    assert_eq!(
+        e.actor_id.as_deref(),
+        Some("7283X9ae-1a37-4937-9aex-e35d964db09b")
+    );
+    assert_eq!(
+        e.target.as_deref(),
+        Some("ef7x527d-6x92-42x4-8x6d-cfxfdfx57f95")
+    );
+    assert_eq!(e.source_ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        e.request_id.as_deref(),
+        Some("da159bfb-54fa-4092-8a38-6e1fa7870e30")
+    );
+    assert_eq!(e.outcome, "success");
+    assert_eq!(e.event_time, t("2018-01-09T21:20:02.721537Z"));
 }
