@@ -118,6 +118,10 @@ pub struct IngestArgs {
     /// Cap the store's memory during the run (DuckDB spills to disk beyond it).
     #[arg(long, default_value = "1GB", value_name = "SIZE")]
     pub memory_limit: String,
+    /// Tenant of records that name none: the cluster of Kubernetes audit logs, the mesh of
+    /// Envoy logs without an authority.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -85,6 +85,7 @@ pub fn run(args: &IngestArgs, mut store: Store, quiet: bool, now: i64) -> Result
     let options = IngestOptions {
         format,
         memory_limit: Some(args.memory_limit.clone()),
+        default_tenant: args.tenant.clone(),
         ..IngestOptions::default()
     };
     let mut report = ingest(

@@ -36,6 +36,8 @@ pub struct IngestOptions {
     pub flush_rows: usize,
     /// Cap on the store's memory during the run (DuckDB syntax: `1GB`), if any.
     pub memory_limit: Option<String>,
+    /// The tenant of records that name none (a Kubernetes cluster, a mesh).
+    pub default_tenant: Option<String>,
 }
 
 impl Default for IngestOptions {
@@ -45,6 +47,7 @@ impl Default for IngestOptions {
             batch_rows: 16 * 1024,
             flush_rows: 256 * 1024,
             memory_limit: None,
+            default_tenant: None,
         }
     }
 }
@@ -252,6 +255,7 @@ fn parse_inputs(inputs: &[Input], run: &IngestRun, options: &IngestOptions, tx: 
     let mut p = Parsing {
         tx,
         forced: options.format,
+        default_tenant: options.default_tenant.clone(),
         batch_rows: options.batch_rows,
         builder: EventBatchBuilder::new(run.scan_id, &run.collector),
         per_format: BTreeMap::new(),
@@ -297,6 +301,7 @@ fn parse_inputs(inputs: &[Input], run: &IngestRun, options: &IngestOptions, tx: 
 struct Parsing {
     tx: SyncSender<Msg>,
     forced: Option<Format>,
+    default_tenant: Option<String>,
     batch_rows: usize,
     builder: EventBatchBuilder,
     /// Rows per format in the batch being built.
@@ -380,6 +385,11 @@ impl RecordSink for Parsing {
                 let name = format.name();
                 self.counts.entry(name.to_string()).or_default().read += 1;
                 event.raw_ref = format!("{}:{at}", self.file);
+                if event.tenant.is_empty() {
+                    if let Some(t) = &self.default_tenant {
+                        event.tenant.clone_from(t);
+                    }
+                }
                 self.builder.push(&event);
                 *self.per_format.entry(name.to_string()).or_default() += 1;
                 if self.builder.len() >= self.batch_rows {
@@ -493,5 +503,37 @@ mod tests {
         let again = ingest(&mut store, &inputs[..1], &options, 1, &Silent).expect("ingest");
         let c = &again.formats["cloudtrail"];
         assert_eq!((c.ingested, c.duplicates), (0, 3000));
+    }
+
+    #[test]
+    fn records_without_a_tenant_get_the_default_one() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("audit.log");
+        std::fs::write(
+            &path,
+            br#"{"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"get","user":{"username":"system:serviceaccount:ns:sa"},"requestReceivedTimestamp":"2026-01-01T00:00:00Z"}
+"#,
+        )
+        .expect("write");
+        let mut store = Store::open_in_memory().expect("store");
+        let options = IngestOptions {
+            default_tenant: Some("prod-eu-1".into()),
+            ..IngestOptions::default()
+        };
+        let report =
+            ingest(&mut store, &[Input::File(path)], &options, 0, &Silent).expect("ingest");
+        assert_eq!(report.formats["k8s_audit"].ingested, 1);
+        let rows = store
+            .table_rows(
+                nhiscope_engine::Table::Events,
+                nhiscope_engine::store::Snapshot::Current,
+            )
+            .expect("rows");
+        let tenant = rows[0].column_by_name("tenant").and_then(|c| {
+            c.as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+                .map(|a| a.value(0).to_string())
+        });
+        assert_eq!(tenant.as_deref(), Some("prod-eu-1"));
     }
 }
