@@ -91,6 +91,11 @@ pub async fn trace(store: &Store, now: Micros, subject: &str) -> Result<Trace, A
         .with_correlation()
         .await?;
     let subject = subject.trim();
+    // A GCP key's full resource name traces as its key id (how events and the model name it).
+    let subject = match subject.split_once("/keys/") {
+        Some((_, key)) if !key.is_empty() && !key.contains('/') => key,
+        _ => subject,
+    };
     let known_credential = !rows(
         &a,
         "SELECT 1 FROM events WHERE credential_id = $1 OR issued_credential_id = $1

@@ -111,10 +111,12 @@ fn print(report: &IngestReport, format: Output) -> Result<()> {
         return output::json(report);
     }
     outln!(
-        "ingest run {} ({} inputs, {} bytes read)",
+        "ingest run {} ({} inputs, {} bytes read, {:.1} s, {:.0} records/s)",
         report.scan_id,
         report.inputs,
-        report.bytes
+        report.bytes,
+        report.seconds,
+        report.total().read as f64 / report.seconds.max(1e-6)
     );
     outln!(
         "  {:<16} {:>10} {:>10} {:>10} {:>11}",

@@ -282,7 +282,13 @@ fn trace_goes_from_an_edge_request_back_to_the_issuer() {
     find("action", "PutObject on releases");
 
     // A GCP key: created by dave, used by the CI service account through a delegation.
-    let out = harness::nhiscope(&store, &["trace", "9f8e7d6c5b4a"]);
+    let out = harness::nhiscope(
+        &store,
+        &[
+            "trace",
+            "//iam.googleapis.com/projects/prod-payments/serviceAccounts/ci@prod-payments.iam.gserviceaccount.com/keys/9f8e7d6c5b4a",
+        ],
+    );
     assert!(out.status.success(), "{}", harness::stderr(&out));
     let text = harness::stdout(&out);
     assert!(

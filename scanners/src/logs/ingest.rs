@@ -79,6 +79,8 @@ pub struct IngestReport {
     pub quarantine_sample: Vec<String>,
     /// Owner candidates written to `ownership` from issuance events (source `creator`).
     pub owner_candidates: u64,
+    /// Wall time of the run.
+    pub seconds: f64,
 }
 
 impl IngestReport {
@@ -232,6 +234,7 @@ pub fn ingest(
         t.read, t.ingested, t.duplicates, t.quarantined
     );
     let elapsed = started.elapsed();
+    report.seconds = elapsed.as_secs_f64();
     store.finish_ingest(
         &run,
         now + elapsed.as_micros() as Micros,
