@@ -112,7 +112,7 @@ pub struct IngestArgs {
     /// apigw_access, envoy_access).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Summary as a table or JSON.
+    /// Summary as a table, JSON (the whole report) or CSV (per-format counts).
     #[arg(long = "output", value_enum, default_value_t = Format::Table)]
     pub output: Format,
     /// Cap the store's memory during the run (DuckDB spills to disk beyond it).
@@ -128,6 +128,7 @@ pub struct IngestArgs {
 pub struct TraceArgs {
     /// An access key id (AKIA.../ASIA...), SA key, token id, request id, identity id or IP.
     pub subject: String,
+    /// An indented tree, JSON, or CSV (depth, kind, text, evidence).
     #[arg(long = "output", value_enum, default_value_t = Format::Table)]
     pub output: Format,
 }

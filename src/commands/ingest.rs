@@ -110,6 +110,21 @@ fn print(report: &IngestReport, format: Output) -> Result<()> {
     if format == Output::Json {
         return output::json(report);
     }
+    if format == Output::Csv {
+        let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+        w.write_record(["format", "read", "ingested", "duplicates", "quarantined"])?;
+        for (name, c) in report.formats.iter().map(|(k, v)| (k.as_str(), v.clone())) {
+            w.write_record([
+                name.to_string(),
+                c.read.to_string(),
+                c.ingested.to_string(),
+                c.duplicates.to_string(),
+                c.quarantined.to_string(),
+            ])?;
+        }
+        w.flush()?;
+        return Ok(());
+    }
     outln!(
         "ingest run {} ({} inputs, {} bytes read, {:.1} s, {:.0} records/s)",
         report.scan_id,

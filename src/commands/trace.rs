@@ -27,6 +27,20 @@ pub fn run(args: &TraceArgs, store: &Store, now: i64) -> Result<ExitCode> {
         output::json(&t)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if args.output == Format::Csv {
+        let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+        w.write_record(["depth", "kind", "text", "evidence"])?;
+        for s in &t.steps {
+            w.write_record([
+                s.depth.to_string(),
+                s.kind.clone(),
+                s.text.clone(),
+                s.evidence.clone().unwrap_or_default(),
+            ])?;
+        }
+        w.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     outln!("trace of {} ({:?})", t.subject, t.kind);
     for s in &t.steps {
         let pad = "  ".repeat(s.depth + 1);

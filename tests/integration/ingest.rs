@@ -229,6 +229,16 @@ fn table_summary_and_missing_inputs() {
         text.contains("failed input: /nonexistent/*.json: no file matches"),
         "{text}"
     );
+    let out = ingest(&store, &["--output", "csv", &file], b"");
+    let csv = harness::stdout(&out);
+    assert!(
+        csv.starts_with("format,read,ingested,duplicates,quarantined\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("k8s_audit,2,0,2,0"),
+        "second run: duplicates: {csv}"
+    );
     let out = ingest(&store, &["--format", "nope", &file], b"");
     assert_eq!(out.status.code(), Some(1));
     assert!(harness::stderr(&out).contains("expected one of cloudtrail"));
@@ -303,6 +313,8 @@ fn trace_goes_from_an_edge_request_back_to_the_issuer() {
     );
 
     // An address: who acted from it.
+    let out = harness::nhiscope(&store, &["trace", "198.51.100.77", "--output", "csv"]);
+    assert!(harness::stdout(&out).starts_with("depth,kind,text,evidence\n"));
     let out = harness::nhiscope(&store, &["trace", "198.51.100.77"]);
     let text = harness::stdout(&out);
     assert!(
