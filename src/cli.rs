@@ -59,11 +59,78 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Stored findings: list and export, or suppress / unsuppress / show one.
     Findings(FindingsArgs),
+    /// Ingest audit and access logs (files, directories, globs, `-` for stdin; `.gz` too) into
+    /// the store's `events` table: CloudTrail, Entra ID, Azure activity, GCP audit, GitHub
+    /// audit, Kubernetes audit, API Gateway and Envoy access logs.
+    Ingest(IngestArgs),
+    /// The chain behind an access key id, request id, identity or IP address, from ingested
+    /// logs and the inventory: issuance -> assume/delegation chain -> actions -> resources.
+    Trace(TraceArgs),
     /// Benchmarks that print figures (not tests).
     Bench {
         #[command(subcommand)]
-        action: BenchAction,
+        action: BenchCommand,
     },
+}
+
+/// Every benchmark: the rule-pack ones ([`BenchAction`]) and the ingest one.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    #[command(flatten)]
+    Rules(BenchAction),
+    /// Generate realistic CloudTrail (NDJSON and gzipped S3 delivery files), then time
+    /// `nhiscope ingest` over each and DuckDB's own `read_json` over the same files; prints
+    /// events/s, MB/s and peak RSS per run.
+    Ingest(BenchIngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    /// Events to generate.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub events: u64,
+    /// Records per S3 delivery file.
+    #[arg(long, default_value_t = 10_000)]
+    pub per_file: u64,
+    /// Where to write the generated logs and the benchmark stores (kept for re-runs: files of
+    /// the right size are not generated again).
+    #[arg(long, default_value = "bench-ingest")]
+    pub dir: PathBuf,
+    /// A Python with the `duckdb` module, for the `read_json` comparison (our bundled DuckDB
+    /// has no JSON extension); skipped when absent.
+    #[arg(long, env = "NHISCOPE_TEST_PYTHON", default_value = "python3")]
+    pub python: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files, directories, glob patterns, or `-` for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Parse every record as this format instead of detecting it per record (cloudtrail,
+    /// gcp_audit, k8s_audit, entra_signin, entra_audit, azure_activity, github_audit,
+    /// apigw_access, envoy_access).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Summary as a table, JSON (the whole report) or CSV (per-format counts).
+    #[arg(long = "output", value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    /// Cap the store's memory during the run (DuckDB spills to disk beyond it).
+    #[arg(long, default_value = "1GB", value_name = "SIZE")]
+    pub memory_limit: String,
+    /// Tenant of records that name none: the cluster of Kubernetes audit logs, the mesh of
+    /// Envoy logs without an authority.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// An access key id (AKIA.../ASIA...), SA key, token id, request id, identity id or IP.
+    pub subject: String,
+    /// An indented tree, JSON, or CSV (depth, kind, text, evidence).
+    #[arg(long = "output", value_enum, default_value_t = Format::Table)]
+    pub output: Format,
 }
 
 #[derive(Debug, Subcommand)]

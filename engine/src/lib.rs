@@ -12,10 +12,14 @@
 //! - [`analysis`]: DataFusion sessions over a snapshot: model tables streamed from DuckDB, IAM
 //!   SQL functions, derived tables, rule evaluation.
 //! - [`findings`]: the finding type and its stable id.
+//! - [`correlate`]: log events joined to the inventory (identity resolution, assume-role
+//!   chains, last use, issuance) as views; [`trace`]: the chain behind one credential, request,
+//!   identity or address.
 //!
 //! Only this crate knows DuckDB and DataFusion. Time is always a parameter.
 
 pub mod analysis;
+pub mod correlate;
 pub mod findings;
 pub mod model;
 pub mod policy;
@@ -23,6 +27,7 @@ pub mod rules;
 pub mod store;
 pub mod synthetic;
 pub mod time;
+pub mod trace;
 
 pub use model::{RowSet, Table};
 pub use store::{Store, StoreError};

@@ -1,13 +1,16 @@
 //! One module per subcommand; [`run`] dispatches.
 
 mod bench;
+mod bench_ingest;
 mod demo;
 mod evaluate;
 mod findings;
+mod ingest;
 mod inventory;
 mod rules;
 mod scan;
 mod scans;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -15,7 +18,7 @@ use anyhow::{Context, Result};
 use nhiscope_engine::store::Snapshot;
 use nhiscope_engine::Store;
 
-use crate::cli::{Cli, Command, SnapshotArgs};
+use crate::cli::{BenchCommand, Cli, Command, SnapshotArgs};
 use crate::config::Config;
 
 /// Exit code when a scan was partial or failed (the data that was collected is stored).
@@ -46,7 +49,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules { action } => rules::run(action, &config, &cli.rules_dirs, now),
         Command::Evaluate(args) => evaluate::run(&args, &config, &rule_set()?, &store_path, now),
         Command::Findings(args) => findings::run(&args, &rule_set()?, &store_path, now),
-        Command::Bench { action } => bench::run(action, &rule_set()?, &store_path, now),
+        Command::Ingest(args) => ingest::run(&args, open()?, cli.quiet, now),
+        Command::Trace(args) => trace::run(&args, &read()?, now),
+        Command::Bench {
+            action: BenchCommand::Rules(action),
+        } => bench::run(action, &rule_set()?, &store_path, now),
+        Command::Bench {
+            action: BenchCommand::Ingest(args),
+        } => bench_ingest::run(&args, now),
         Command::Inventory(args) => {
             let snapshot = snapshot(&args.snapshot)?;
             inventory::run(&args, snapshot, &read()?)

@@ -10,7 +10,7 @@ use nhiscope_scanners::aws::credential_report::{normalise_name, row_from_fields}
 use nhiscope_scanners::aws::policy_doc;
 use serde_json::Value;
 
-fn shared(path: &str) -> PathBuf {
+pub fn shared(path: &str) -> PathBuf {
     let p = crate::harness::repo().join("../shared/data").join(path);
     assert!(p.exists(), "shared sample {} is missing", p.display());
     p

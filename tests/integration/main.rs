@@ -8,6 +8,8 @@ mod cli;
 mod conformance;
 mod findings;
 mod harness;
+mod ingest;
+mod logs_conformance;
 mod multi_account;
 mod rules;
 mod snapshots;

@@ -135,6 +135,7 @@ impl Analysis {
                 analysis.ctx.register_table(name, df.into_view())?;
             }
         }
+        analysis.register_correlation().await?;
         Ok(analysis)
     }
 

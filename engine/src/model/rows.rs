@@ -183,6 +183,7 @@ pub struct RowSet {
     pub tags: Vec<TagRow>,
     pub memberships: Vec<MembershipRow>,
     pub federation_providers: Vec<FederationProviderRow>,
+    pub events: Vec<super::EventRow>,
 }
 
 impl RowSet {
@@ -199,6 +200,7 @@ impl RowSet {
             (Table::Tags, self.tags.len()),
             (Table::Memberships, self.memberships.len()),
             (Table::FederationProviders, self.federation_providers.len()),
+            (Table::Events, self.events.len()),
         ];
         counts
             .iter()
@@ -219,6 +221,7 @@ impl RowSet {
         self.memberships.append(&mut other.memberships);
         self.federation_providers
             .append(&mut other.federation_providers);
+        self.events.append(&mut other.events);
     }
 
     /// Total number of rows over all tables.
@@ -232,6 +235,7 @@ impl RowSet {
             + self.tags.len()
             + self.memberships.len()
             + self.federation_providers.len()
+            + self.events.len()
     }
 
     /// True when no table has a row.

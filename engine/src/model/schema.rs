@@ -18,11 +18,12 @@ pub enum Table {
     Tags,
     Memberships,
     FederationProviders,
+    Events,
 }
 
 impl Table {
     /// Every data table, in write order.
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Identities,
         Table::Credentials,
         Table::Policies,
@@ -32,6 +33,7 @@ impl Table {
         Table::Tags,
         Table::Memberships,
         Table::FederationProviders,
+        Table::Events,
     ];
 
     /// The table's name in the store.
@@ -46,6 +48,7 @@ impl Table {
             Table::Tags => "tags",
             Table::Memberships => "memberships",
             Table::FederationProviders => "federation_providers",
+            Table::Events => "events",
         }
     }
 
@@ -72,6 +75,7 @@ impl Table {
             Table::Tags => &["resource_id", "key"],
             Table::Memberships => &["member_id", "group_id"],
             Table::FederationProviders => &["federation_id"],
+            Table::Events => &["event_id"],
         }
     }
 
@@ -185,6 +189,33 @@ impl Table {
                 opt_time("created_at"),
                 opt_time("valid_until"),
             ],
+            // Normalised log events (see `model::events`): who did what, with which
+            // credential, from where, and a pointer back to the raw record.
+            Table::Events => vec![
+                text("event_id"),
+                time("event_time"),
+                text("source_format"),
+                opt_text("event_source"),
+                text("action"),
+                opt_text("actor_type"),
+                opt_text("actor"),
+                opt_text("actor_id"),
+                opt_text("credential_id"),
+                opt_text("credential_kind"),
+                opt_text("session_issuer"),
+                list("chain"),
+                opt_text("target"),
+                opt_text("region"),
+                opt_text("source_ip"),
+                opt_text("user_agent"),
+                opt_flag("interactive"),
+                text("outcome"),
+                opt_text("error_code"),
+                opt_text("request_id"),
+                opt_text("issued_credential_id"),
+                text("raw_ref"),
+                opt_text("attributes"),
+            ],
         }
     }
 }
@@ -209,6 +240,12 @@ fn text(name: &str) -> Field {
 }
 fn opt_text(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
+}
+fn time(name: &str) -> Field {
+    Field::new(name, time_type(), false)
+}
+fn opt_flag(name: &str) -> Field {
+    Field::new(name, DataType::Boolean, true)
 }
 fn opt_time(name: &str) -> Field {
     Field::new(name, time_type(), true)

@@ -176,6 +176,9 @@ fn model_tables(read: &[String]) -> Vec<String> {
             | "statement_deny_all" => &["grants"],
             "nhi_identities" => &["identities", "credentials", "trusts"],
             "iam_privesc_paths" => &[],
+            view if !crate::correlate::view_sources(view).is_empty() => {
+                crate::correlate::view_sources(view)
+            }
             _ => &one,
         };
         for m in mapped {

@@ -1,5 +1,7 @@
 //! Versioned schema migrations. Each migration is a SQL file applied once, in order, in its
-//! own transaction, and recorded in `schema_migrations`.
+//! own transaction, and recorded in `schema_migrations`. Versions need not be contiguous:
+//! every known migration the store has not recorded is applied, so a store migrated by a build
+//! that knew versions 1, 2 and 4 still receives 3 from a later build that knows all four.
 
 use duckdb::Connection;
 
@@ -16,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "findings",
         include_str!("../../migrations/0002_findings.sql"),
+    ),
+    (
+        4,
+        "events",
+        include_str!("../../migrations/0004_events.sql"),
     ),
     (
         5,
@@ -56,7 +63,12 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     if found > known {
         return Err(StoreError::TooNew { found, known });
     }
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+    let applied: Vec<i64> = {
+        let mut stmt = conn.prepare("SELECT version FROM schema_migrations")?;
+        let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)
             .map_err(|source| StoreError::Migration {
@@ -72,4 +84,27 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tracing::info!(message = "Applied store migration.", version, name);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_version_is_applied_even_with_gaps() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        migrate(&mut conn).expect("migrate");
+        let mut stmt = conn
+            .prepare("SELECT version FROM schema_migrations ORDER BY version")
+            .expect("prepare");
+        let applied: Vec<i64> = stmt
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("versions");
+        let known: Vec<i64> = MIGRATIONS.iter().map(|m| m.0).collect();
+        assert_eq!(applied, known);
+        // A second run applies nothing and fails on nothing.
+        migrate(&mut conn).expect("idempotent");
+    }
 }

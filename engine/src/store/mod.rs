@@ -5,11 +5,13 @@
 //! - [`query`]: inventory reads over the current state, a point in time or one scan.
 //! - [`diff`]: what changed between two scans of one source.
 //! - [`findings`]: the finding lifecycle (open, resolved, suppressed) across evaluations.
+//! - [`events`]: normalised log events (ingest runs, dedupe, quarantine).
 //!
 //! Writes go through DuckDB's Arrow appender, one transaction per collection, so a crash
 //! leaves earlier snapshots untouched and the interrupted scan visibly `running`.
 
 pub mod diff;
+pub mod events;
 pub mod findings;
 pub mod migrations;
 pub mod query;
@@ -23,6 +25,7 @@ use std::path::{Path, PathBuf};
 use duckdb::Connection;
 
 pub use diff::{DiffEntry, DiffReport};
+pub use events::{IngestRun, Quarantined};
 pub use findings::{
     EvaluationSummary, FindingEvent, FindingFilter, NewSuppression, StoredFinding, Suppression,
 };
@@ -145,26 +148,12 @@ impl Store {
         migrations::current_version(&self.conn)
     }
 
-    /// Caps the memory DuckDB's buffer manager uses for this store (e.g. `1GB`, `512MiB`);
-    /// beyond it, intermediate and staged data spill to the store's temporary directory.
+    /// Caps the memory DuckDB's buffer manager uses for this store (`1GB`, `512MiB`, ...):
+    /// beyond it, what a long ingest writes and what an evaluation stages spill to the store's
+    /// temporary directory instead of growing. DuckDB rejects a malformed size.
     pub fn set_memory_limit(&self, limit: &str) -> Result<()> {
-        let limit = limit.trim();
-        let digits = limit
-            .trim_end_matches(|c: char| c.is_ascii_alphabetic())
-            .trim();
-        let unit = limit[digits.len()..].trim();
-        let units = ["B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"];
-        if digits.is_empty()
-            || !digits.chars().all(|c| c.is_ascii_digit() || c == '.')
-            || !units.iter().any(|u| u.eq_ignore_ascii_case(unit))
-        {
-            return Err(StoreError::Invalid(format!(
-                "memory limit {limit:?}: expected a size such as 1GB or 512MiB"
-            )));
-        }
-        // Validated above to digits and a unit: safe to spell into the SET statement.
         for conn in std::iter::once(&self.conn).chain(self.stage.as_ref()) {
-            conn.execute_batch(&format!("SET memory_limit = '{digits}{unit}'"))?;
+            conn.execute("SET memory_limit = ?", duckdb::params![limit])?;
         }
         Ok(())
     }

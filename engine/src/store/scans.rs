@@ -5,7 +5,7 @@ use duckdb::params;
 use serde::Serialize;
 
 use super::{Result, Store, StoreError};
-use crate::model::{to_record_batch, RowSet, Stamp, Table};
+use crate::model::{to_record_batch, EventBatchBuilder, RowSet, Stamp, Table};
 use crate::time::Micros;
 
 /// Overall status of a scan.
@@ -212,6 +212,22 @@ impl Store {
                     &rows.federation_providers,
                 )?,
             )?;
+            // Events carry their own provider and tenant (a fixture may span accounts); the
+            // stamp fills them when empty.
+            if !rows.events.is_empty() {
+                let mut builder = EventBatchBuilder::new(stamp.scan_id, &stamp.collector);
+                for e in &rows.events {
+                    let mut e = e.clone();
+                    if e.provider.is_empty() {
+                        e.provider.clone_from(&stamp.provider);
+                    }
+                    if e.tenant.is_empty() {
+                        e.tenant.clone_from(&stamp.tenant);
+                    }
+                    builder.push(&e);
+                }
+                write(Table::Events, vec![builder.finish()?])?;
+            }
         }
         tx.commit()?;
         Ok(())

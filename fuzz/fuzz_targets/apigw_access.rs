@@ -1,0 +1,13 @@
+//! cargo-fuzz target: arbitrary bytes, as JSON, through the `apigw_access` parser (forced, so
+//! records of any shape reach it). Contract: no panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use nhiscope_scanners::logs::ingest::normalise;
+use nhiscope_scanners::logs::Format;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
+        let _ = normalise(v, Some(Format::ApiGatewayAccess));
+    }
+});

@@ -1,0 +1,399 @@
+//! Microsoft Entra ID sign-in and audit logs, in both shapes found in the wild: the Graph API
+//! objects (`signIn`, `directoryAudit`; files of `{"value": [...]}`) and Azure Monitor
+//! diagnostic exports (`{"records": [...]}`, the Graph object under `properties`, the kind in
+//! `category`: SignInLogs, NonInteractiveUserSignInLogs, ServicePrincipalSignInLogs,
+//! ManagedIdentitySignInLogs, AuditLogs, ...). Diagnostic exports spell keys in any case.
+//!
+//! Service principal and managed identity sign-ins resolve to `servicePrincipalId`; user
+//! sign-ins to `userId` with the app in `attributes`. Audit events that add a credential
+//! (`KeyIdentifier=` in a modified property) carry it as `issued_credential_id`.
+
+use nhiscope_engine::model::EventRow;
+use serde_json::Value;
+
+use super::fields::{self, at, at_ci, first_ci, text_ci};
+use super::{Format, LogParser, Reject};
+
+const SIGN_IN_CATEGORIES: &[&str] = &[
+    "SignInLogs",
+    "NonInteractiveUserSignInLogs",
+    "ServicePrincipalSignInLogs",
+    "ManagedIdentitySignInLogs",
+];
+
+/// The Graph object of a record: `properties` in diagnostic exports, the record itself in
+/// Graph exports.
+fn body(r: &Value) -> &Value {
+    match at_ci(r, "properties") {
+        Some(p) if p.is_object() && text_ci(r, "category").is_some() => p,
+        _ => r,
+    }
+}
+
+fn category(r: &Value) -> Option<String> {
+    text_ci(r, "category")
+}
+
+pub struct EntraSignIn;
+
+impl LogParser for EntraSignIn {
+    fn format(&self) -> Format {
+        Format::EntraSignIn
+    }
+
+    fn detect(&self, r: &Value) -> bool {
+        if let Some(c) = category(r) {
+            return SIGN_IN_CATEGORIES
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&c));
+        }
+        let Some(o) = r.as_object() else { return false };
+        o.contains_key("createdDateTime")
+            && (o.contains_key("appId") || o.contains_key("servicePrincipalId"))
+            && (o.contains_key("ipAddress") || o.contains_key("status"))
+            && !o.contains_key("activityDisplayName")
+    }
+
+    fn parse(&self, r: &Value) -> Result<EventRow, Reject> {
+        let b = body(r);
+        let event_time = ["createdDateTime", "time"]
+            .iter()
+            .find_map(|k| {
+                at_ci(b, k)
+                    .or_else(|| at_ci(r, k))
+                    .and_then(fields::timestamp)
+            })
+            .ok_or_else(|| Reject::missing("createdDateTime"))?;
+        let cat = category(r);
+        let event_types: Vec<String> = at_ci(b, "signInEventTypes")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(fields::as_text).collect())
+            .unwrap_or_default();
+        let kind = match cat.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("serviceprincipalsigninlogs") => "servicePrincipal",
+            Some("managedidentitysigninlogs") => "managedIdentity",
+            Some("noninteractiveusersigninlogs") => "nonInteractiveUser",
+            Some("signinlogs") => "interactiveUser",
+            _ => event_types
+                .first()
+                .map(String::as_str)
+                .map(|t| match t {
+                    "servicePrincipal" => "servicePrincipal",
+                    "managedIdentity" => "managedIdentity",
+                    "nonInteractiveUser" => "nonInteractiveUser",
+                    _ => "interactiveUser",
+                })
+                .unwrap_or(
+                    if text_ci(b, "servicePrincipalId").is_some() && text_ci(b, "userId").is_none()
+                    {
+                        "servicePrincipal"
+                    } else {
+                        "interactiveUser"
+                    },
+                ),
+        };
+        let workload = matches!(kind, "servicePrincipal" | "managedIdentity");
+        let (actor, actor_id, actor_type) = if workload {
+            (
+                first_ci(
+                    b,
+                    &[
+                        "servicePrincipalName",
+                        "appDisplayName",
+                        "servicePrincipalId",
+                    ],
+                ),
+                first_ci(b, &["servicePrincipalId", "appId"]),
+                kind,
+            )
+        } else {
+            (
+                first_ci(b, &["userPrincipalName", "userDisplayName", "userId"]),
+                first_ci(b, &["userId", "userPrincipalName"]),
+                "user",
+            )
+        };
+        let credential_kind =
+            first_ci(b, &["clientCredentialType"]).filter(|c| !c.eq_ignore_ascii_case("none"));
+        let credential_id = first_ci(
+            b,
+            &[
+                "servicePrincipalCredentialKeyId",
+                "servicePrincipalCredentialThumbprint",
+            ],
+        );
+        let error = at_ci(b, "status.errorCode").and_then(fields::as_text);
+        let (outcome, error_code) = match error.as_deref() {
+            Some("0") => ("success", None),
+            Some(code) => ("failure", Some(code.to_string())),
+            None => match text_ci(r, "resultType").as_deref() {
+                Some("0") | Some("Success") | Some("success") => ("success", None),
+                Some("Failure") | Some("failure") => ("failure", None),
+                Some(code) if code.chars().all(|c| c.is_ascii_digit()) => {
+                    ("failure", Some(code.to_string()))
+                }
+                _ => ("unknown", None),
+            },
+        };
+        let interactive = fields::flag(b, "isInteractive").or(match kind {
+            "interactiveUser" => Some(true),
+            _ => Some(false),
+        });
+        let attributes = fields::attributes(&[
+            ("sign_in_type", Some(Value::from(kind))),
+            ("app_id", at_ci(b, "appId").cloned()),
+            ("app_name", at_ci(b, "appDisplayName").cloned()),
+            (
+                "managed_identity_type",
+                at_ci(b, "managedIdentityType").cloned(),
+            ),
+            ("client_app", at_ci(b, "clientAppUsed").cloned()),
+            ("auth_protocol", at_ci(b, "authenticationProtocol").cloned()),
+            ("country", at_ci(b, "location.countryOrRegion").cloned()),
+            ("failure_reason", at_ci(b, "status.failureReason").cloned()),
+        ]);
+        Ok(EventRow {
+            provider: "azure".into(),
+            tenant: first_ci(r, &["tenantId"])
+                .or_else(|| first_ci(b, &["resourceTenantId", "homeTenantId", "tenantId"]))
+                .unwrap_or_default(),
+            event_id: first_ci(b, &["id"])
+                .or_else(|| text_ci(r, "id"))
+                .unwrap_or_else(|| fields::digest(r)),
+            event_time,
+            source_format: Format::EntraSignIn.name().into(),
+            event_source: cat.or(Some("signIns".into())),
+            action: "SignIn".into(),
+            actor_type: Some(actor_type.into()),
+            actor,
+            actor_id,
+            credential_id,
+            credential_kind,
+            session_issuer: None,
+            chain: Vec::new(),
+            target: first_ci(b, &["resourceDisplayName", "resourceId"]),
+            region: first_ci(b, &["location.countryOrRegion"]),
+            source_ip: first_ci(b, &["ipAddress"])
+                .or_else(|| first_ci(r, &["callerIpAddress"]))
+                .map(|s| fields::ip(&s)),
+            user_agent: first_ci(b, &["userAgent"]).map(|u| fields::redact(&u)),
+            interactive,
+            outcome: outcome.into(),
+            error_code,
+            request_id: first_ci(b, &["correlationId", "originalRequestId"])
+                .or_else(|| text_ci(r, "correlationId")),
+            issued_credential_id: None,
+            raw_ref: String::new(),
+            attributes,
+        })
+    }
+}
+
+pub struct EntraAudit;
+
+impl LogParser for EntraAudit {
+    fn format(&self) -> Format {
+        Format::EntraAudit
+    }
+
+    fn detect(&self, r: &Value) -> bool {
+        let b = body(r);
+        if category(r).is_some() && !std::ptr::eq(b, r) {
+            return at_ci(b, "initiatedBy").is_some() || at_ci(b, "activityDisplayName").is_some();
+        }
+        let Some(o) = r.as_object() else { return false };
+        o.contains_key("activityDateTime") && o.contains_key("activityDisplayName")
+    }
+
+    fn parse(&self, r: &Value) -> Result<EventRow, Reject> {
+        let b = body(r);
+        let action = first_ci(b, &["activityDisplayName", "operationName"])
+            .or_else(|| text_ci(r, "operationName"))
+            .ok_or_else(|| Reject::missing("activityDisplayName"))?;
+        let event_time = at_ci(b, "activityDateTime")
+            .or_else(|| at_ci(r, "time"))
+            .and_then(fields::timestamp)
+            .ok_or_else(|| Reject::missing("activityDateTime"))?;
+        let (actor, actor_id, actor_type) =
+            if at(b, "initiatedBy.user").is_some_and(Value::is_object) {
+                (
+                    first_ci(
+                        b,
+                        &[
+                            "initiatedBy.user.userPrincipalName",
+                            "initiatedBy.user.displayName",
+                        ],
+                    ),
+                    first_ci(b, &["initiatedBy.user.id"]),
+                    "user",
+                )
+            } else {
+                (
+                    first_ci(
+                        b,
+                        &[
+                            "initiatedBy.app.displayName",
+                            "initiatedBy.app.servicePrincipalName",
+                        ],
+                    ),
+                    first_ci(
+                        b,
+                        &[
+                            "initiatedBy.app.servicePrincipalId",
+                            "initiatedBy.app.appId",
+                        ],
+                    ),
+                    "servicePrincipal",
+                )
+            };
+        let targets = at_ci(b, "targetResources").and_then(Value::as_array);
+        let target = targets
+            .and_then(|t| t.first())
+            .and_then(|t| first_ci(t, &["id", "userPrincipalName", "displayName"]));
+        let result = first_ci(b, &["result"]).or_else(|| text_ci(r, "resultType"));
+        let outcome = match result.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("success") => "success",
+            Some("failure") | Some("timeout") => "failure",
+            _ => "unknown",
+        };
+        let issued = targets.and_then(|t| t.iter().find_map(new_key_identifier));
+        let attributes = fields::attributes(&[
+            (
+                "category",
+                at_ci(b, "category")
+                    .cloned()
+                    .or_else(|| at_ci(r, "category").cloned()),
+            ),
+            ("operation_type", at_ci(b, "operationType").cloned()),
+            (
+                "target_name",
+                targets
+                    .and_then(|t| t.first())
+                    .and_then(|t| at_ci(t, "displayName"))
+                    .cloned(),
+            ),
+            (
+                "target_type",
+                targets
+                    .and_then(|t| t.first())
+                    .and_then(|t| at_ci(t, "type"))
+                    .cloned(),
+            ),
+        ]);
+        Ok(EventRow {
+            provider: "azure".into(),
+            tenant: first_ci(r, &["tenantId"])
+                .or_else(|| first_ci(b, &["tenantId"]))
+                .unwrap_or_default(),
+            event_id: first_ci(b, &["id"])
+                .or_else(|| text_ci(r, "id"))
+                .unwrap_or_else(|| fields::digest(r)),
+            event_time,
+            source_format: Format::EntraAudit.name().into(),
+            event_source: first_ci(b, &["loggedByService"]),
+            action,
+            actor_type: Some(actor_type.into()),
+            actor,
+            actor_id,
+            credential_id: None,
+            credential_kind: None,
+            session_issuer: None,
+            chain: Vec::new(),
+            target,
+            region: None,
+            source_ip: first_ci(b, &["initiatedBy.user.ipAddress"])
+                .or_else(|| first_ci(r, &["callerIpAddress"]))
+                .map(|s| fields::ip(&s)),
+            user_agent: None,
+            interactive: None,
+            outcome: outcome.into(),
+            error_code: (outcome == "failure")
+                .then(|| first_ci(b, &["resultReason"]))
+                .flatten(),
+            request_id: first_ci(b, &["correlationId"]).or_else(|| text_ci(r, "correlationId")),
+            issued_credential_id: issued,
+            raw_ref: String::new(),
+            attributes,
+        })
+    }
+}
+
+/// The `KeyIdentifier=` of a credential a modified property adds (present in the new value,
+/// absent from the old one).
+fn new_key_identifier(target: &Value) -> Option<String> {
+    let props = at_ci(target, "modifiedProperties")?.as_array()?;
+    props.iter().find_map(|p| {
+        let new = text_ci(p, "newValue")?;
+        let old = text_ci(p, "oldValue").unwrap_or_default();
+        key_identifiers(&new)
+            .into_iter()
+            .find(|k| !old.contains(k.as_str()))
+    })
+}
+
+fn key_identifiers(text: &str) -> Vec<String> {
+    text.split("KeyIdentifier=")
+        .skip(1)
+        .filter_map(|rest| {
+            let id: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_hexdigit() || *c == '-')
+                .collect();
+            (!id.is_empty()).then_some(id)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn graph_service_principal_sign_in() {
+        let r = json!({
+            "id": "s1", "createdDateTime": "2024-05-01T10:00:00Z", "appId": "app-1",
+            "servicePrincipalId": "sp-1", "servicePrincipalName": "ci-deployer",
+            "ipAddress": "20.1.2.3", "signInEventTypes": ["servicePrincipal"],
+            "clientCredentialType": "clientSecret", "servicePrincipalCredentialKeyId": "key-9",
+            "status": {"errorCode": 7000215}, "resourceDisplayName": "Microsoft Graph"
+        });
+        assert!(EntraSignIn.detect(&r));
+        let e = EntraSignIn.parse(&r).expect("parse");
+        assert_eq!(e.actor_id.as_deref(), Some("sp-1"));
+        assert_eq!(e.actor_type.as_deref(), Some("servicePrincipal"));
+        assert_eq!(e.credential_id.as_deref(), Some("key-9"));
+        assert_eq!(e.credential_kind.as_deref(), Some("clientSecret"));
+        assert_eq!(e.outcome, "failure");
+        assert_eq!(e.error_code.as_deref(), Some("7000215"));
+        assert_eq!(e.interactive, Some(false));
+    }
+
+    #[test]
+    fn audit_credential_addition_is_an_issuance() {
+        let r = json!({
+            "time": "2024-05-01T10:00:00Z", "category": "AuditLogs", "tenantId": "t-1",
+            "operationName": "Update application – Certificates and secrets management ",
+            "properties": {
+                "id": "Directory_1", "activityDateTime": "2024-05-01T10:00:00Z",
+                "activityDisplayName": "Update application – Certificates and secrets management ",
+                "initiatedBy": {"user": {"id": "u-1", "userPrincipalName": "bob@example.com", "ipAddress": "1.2.3.4"}},
+                "targetResources": [{"id": "app-obj-1", "displayName": "billing", "type": "Application",
+                    "modifiedProperties": [{"displayName": "KeyDescription",
+                        "oldValue": "[]",
+                        "newValue": "[\"[KeyIdentifier=4f1c7e2a-0000-4000-8000-000000000001,KeyType=Password,KeyUsage=Verify,DisplayName=ci]\"]"}]}],
+                "result": "success"
+            }
+        });
+        assert!(!EntraSignIn.detect(&r));
+        assert!(EntraAudit.detect(&r));
+        let e = EntraAudit.parse(&r).expect("parse");
+        assert_eq!(e.actor.as_deref(), Some("bob@example.com"));
+        assert_eq!(e.target.as_deref(), Some("app-obj-1"));
+        assert_eq!(
+            e.issued_credential_id.as_deref(),
+            Some("4f1c7e2a-0000-4000-8000-000000000001")
+        );
+        assert_eq!(e.tenant, "t-1");
+    }
+}

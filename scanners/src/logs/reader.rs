@@ -1,0 +1,460 @@
+//! Streams the JSON records of one input, whatever its shape, in bounded memory:
+//!
+//! - NDJSON (one record per line; a bad line is reported with its number and the next line is
+//!   read), where a line may itself be a wrapper (`{"Records": [...]}` on one line, as in
+//!   CloudTrail's S3 delivery files);
+//! - a document: a bare array of records, or one wrapper object whose array key is one of
+//!   [`WRAPPER_KEYS`] (CloudTrail `Records`, Azure Monitor `records`, Graph `value`,
+//!   LookupEvents `Events`, CloudTrail Lake `QueryResultRows`), or one pretty-printed record.
+//!   Arrays are streamed element by element (a `serde` visitor over the reader), never loaded
+//!   whole. Documents may follow one another (concatenated JSON). A syntax error ends the
+//!   input (reported with its line).
+//!
+//! The mode is chosen from the first line: a first line that is a complete JSON value (and is
+//! not longer than [`LINE_MODE_LIMIT`]) means NDJSON.
+
+use std::cell::Cell;
+use std::fmt;
+use std::io::{self, BufRead, Cursor, Read};
+use std::rc::Rc;
+
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Array keys of the wrapper objects records travel in.
+pub const WRAPPER_KEYS: &[&str] = &["Records", "records", "value", "Events", "QueryResultRows"];
+
+/// A first line longer than this is streamed as a document instead of parsed as one line.
+pub const LINE_MODE_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Where a record is: its line (for streamed documents, the line its closing brace is on) and,
+/// inside a wrapper or array, its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordAt {
+    pub line: u64,
+    pub index: Option<u64>,
+}
+
+impl fmt::Display for RecordAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "{}#{}", self.line, i),
+            None => write!(f, "{}", self.line),
+        }
+    }
+}
+
+/// Receives the records of an input.
+pub trait RecordSink {
+    fn record(&mut self, at: RecordAt, record: Value);
+    /// A line or document that is not JSON.
+    fn malformed(&mut self, line: u64, reason: String);
+}
+
+/// Reads every record of `input` into `sink`. I/O errors end the input and are returned
+/// (what was read before stays delivered).
+pub fn read_records(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io::Result<()> {
+    read_records_limited(input, sink, LINE_MODE_LIMIT)
+}
+
+/// [`read_records`] with the first-line limit as a parameter (tests use a small one).
+pub fn read_records_limited(
+    mut input: Box<dyn BufRead + Send>,
+    sink: &mut dyn RecordSink,
+    line_limit: u64,
+) -> io::Result<()> {
+    // Skip a UTF-8 BOM and leading whitespace to find the first byte.
+    let first = loop {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let skip = buf
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace() || matches!(b, 0xEF | 0xBB | 0xBF))
+            .count();
+        if skip < buf.len() {
+            let b = buf[skip];
+            input.consume(skip);
+            break b;
+        }
+        let n = buf.len();
+        input.consume(n);
+    };
+    if first == b'[' {
+        return read_document(input, 0, sink);
+    }
+    if first != b'{' {
+        sink.malformed(
+            1,
+            format!(
+                "not a JSON log (starts with {:?}): input skipped",
+                char::from(first)
+            ),
+        );
+        return Ok(());
+    }
+    // Read the first line (bounded) and decide.
+    let mut line = Vec::new();
+    (&mut input).take(line_limit).read_until(b'\n', &mut line)?;
+    let complete_line = line.ends_with(b"\n") || (line.len() as u64) < line_limit;
+    if complete_line {
+        match serde_json::from_slice::<Value>(&line) {
+            Ok(v) => {
+                deliver_line(v, 1, sink);
+                return read_lines(input, 1, sink);
+            }
+            Err(e) if e.is_eof() && line.ends_with(b"\n") => {} // a multi-line document
+            Err(e) => {
+                sink.malformed(1, format!("invalid JSON: {e}"));
+                return read_lines(input, 1, sink);
+            }
+        }
+    }
+    let newlines = line.iter().filter(|b| **b == b'\n').count() as u64;
+    let rest: Box<dyn BufRead + Send> =
+        Box::new(io::BufReader::new(Cursor::new(line).chain(input)));
+    let _ = newlines;
+    read_document(rest, 0, sink)
+}
+
+/// NDJSON after line `done`.
+fn read_lines(
+    mut input: Box<dyn BufRead + Send>,
+    done: u64,
+    sink: &mut dyn RecordSink,
+) -> io::Result<()> {
+    let mut n = done;
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        n += 1;
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Value>(&buf) {
+            Ok(v) => deliver_line(v, n, sink),
+            Err(e) => sink.malformed(n, format!("invalid JSON: {e}")),
+        }
+    }
+}
+
+/// One NDJSON line: a record, or a wrapper whose elements are records.
+fn deliver_line(v: Value, line: u64, sink: &mut dyn RecordSink) {
+    match v {
+        Value::Object(mut o) => {
+            let key = WRAPPER_KEYS
+                .iter()
+                .find(|k| o.get(**k).is_some_and(Value::is_array));
+            match key {
+                Some(k) => {
+                    if let Some(Value::Array(items)) = o.remove(*k) {
+                        for (i, item) in items.into_iter().enumerate() {
+                            sink.record(
+                                RecordAt {
+                                    line,
+                                    index: Some(i as u64),
+                                },
+                                merge_row(item),
+                            );
+                        }
+                    }
+                }
+                None => sink.record(RecordAt { line, index: None }, Value::Object(o)),
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.into_iter().enumerate() {
+                sink.record(
+                    RecordAt {
+                        line,
+                        index: Some(i as u64),
+                    },
+                    merge_row(item),
+                );
+            }
+        }
+        other => sink.record(RecordAt { line, index: None }, other),
+    }
+}
+
+/// CloudTrail Lake result rows are arrays of one-key objects: merge them into one object.
+fn merge_row(v: Value) -> Value {
+    match v {
+        Value::Array(cells) if !cells.is_empty() && cells.iter().all(Value::is_object) => {
+            let mut out = Map::new();
+            for c in cells {
+                if let Value::Object(o) = c {
+                    out.extend(o);
+                }
+            }
+            Value::Object(out)
+        }
+        other => other,
+    }
+}
+
+/// Counts newlines as the deserializer pulls bytes.
+struct Lines<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let nl = buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        self.count.set(self.count.get() + nl);
+        Ok(n)
+    }
+}
+
+/// A streamed document.
+fn read_document(
+    input: Box<dyn BufRead + Send>,
+    done: u64,
+    sink: &mut dyn RecordSink,
+) -> io::Result<()> {
+    let count = Rc::new(Cell::new(done));
+    let reader = Lines {
+        inner: input,
+        count: count.clone(),
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    // One document after the other: concatenated JSON (`{...}{...}`, as some delivery
+    // pipelines write it) and a large first line followed by NDJSON both read through.
+    let mut values = || -> Result<(), serde_json::Error> {
+        loop {
+            let top = Top {
+                sink: &mut *sink,
+                lines: count.clone(),
+            };
+            top.deserialize(&mut de)?;
+            if de.end().is_ok() {
+                return Ok(());
+            }
+        }
+    };
+    match values() {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_io() => Err(io::Error::other(e.to_string())),
+        Err(e) => {
+            sink.malformed(
+                e.line() as u64 + done,
+                format!("invalid JSON, rest of the input skipped: {e}"),
+            );
+            Ok(())
+        }
+    }
+}
+
+struct Top<'a> {
+    sink: &'a mut dyn RecordSink,
+    lines: Rc<Cell<u64>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Top<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object or array of log records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        stream(seq, self.sink, &self.lines)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut rest = Map::new();
+        let mut wrapped = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if WRAPPER_KEYS.contains(&key.as_str()) {
+                let seed = Elements {
+                    sink: &mut *self.sink,
+                    lines: self.lines.clone(),
+                };
+                match map.next_value_seed(seed)? {
+                    None => wrapped = true,
+                    Some(v) => {
+                        rest.insert(key, v);
+                    }
+                }
+            } else {
+                rest.insert(key, map.next_value::<Value>()?);
+            }
+        }
+        if !wrapped {
+            let at = RecordAt {
+                line: self.lines.get() + 1,
+                index: None,
+            };
+            self.sink.record(at, Value::Object(rest));
+        }
+        Ok(())
+    }
+}
+
+fn stream<'de, A: SeqAccess<'de>>(
+    mut seq: A,
+    sink: &mut dyn RecordSink,
+    lines: &Rc<Cell<u64>>,
+) -> Result<(), A::Error> {
+    let mut i = 0u64;
+    while let Some(v) = seq.next_element::<Value>()? {
+        let at = RecordAt {
+            line: lines.get() + 1,
+            index: Some(i),
+        };
+        sink.record(at, merge_row(v));
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The value of a wrapper key: streamed when it is an array (`None`), kept otherwise.
+struct Elements<'a> {
+    sink: &'a mut dyn RecordSink,
+    lines: Rc<Cell<u64>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Elements<'_> {
+    type Value = Option<Value>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Elements<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<Value>, A::Error> {
+        stream(seq, self.sink, &self.lines).map(|_| None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
+        use serde::Deserialize;
+        Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Null))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Collect {
+        records: Vec<(String, Value)>,
+        bad: Vec<(u64, String)>,
+    }
+
+    impl RecordSink for Collect {
+        fn record(&mut self, at: RecordAt, record: Value) {
+            self.records.push((at.to_string(), record));
+        }
+        fn malformed(&mut self, line: u64, reason: String) {
+            self.bad.push((line, reason));
+        }
+    }
+
+    fn read(text: &str) -> Collect {
+        let mut c = Collect::default();
+        let input: Box<dyn BufRead + Send> = Box::new(Cursor::new(text.as_bytes().to_vec()));
+        read_records(input, &mut c).expect("read");
+        c
+    }
+
+    #[test]
+    fn ndjson_with_a_bad_line_keeps_going() {
+        let c = read("# a license\nline two\n");
+        assert_eq!(c.bad.len(), 1, "one reason for a non-JSON input");
+        let c = read("{\"a\":1}\n\n{oops\n{\"a\":3}\n");
+        assert_eq!(c.records.len(), 2);
+        assert_eq!(c.records[1].0, "4");
+        assert_eq!(c.bad.len(), 1);
+        assert_eq!(c.bad[0].0, 3);
+    }
+
+    #[test]
+    fn one_line_s3_file_and_pretty_wrapper_stream_their_records() {
+        let c = read("{\"Records\":[{\"a\":1},{\"a\":2}]}");
+        assert_eq!(c.records.len(), 2);
+        assert_eq!(c.records[1].0, "1#1");
+        let pretty = "{\n  \"Records\": [\n    {\"a\": 1},\n    {\"a\": 2}\n  ]\n}\n";
+        let c = read(pretty);
+        assert_eq!(c.records.len(), 2, "{:?}", c.bad);
+        assert_eq!(c.records[0].1["a"], 1);
+    }
+
+    #[test]
+    fn arrays_single_objects_and_lake_rows() {
+        let c = read("[\n {\"a\": 1},\n {\"a\": 2}\n]");
+        assert_eq!(c.records.len(), 2);
+        let c = read("{\n \"eventName\": \"X\",\n \"value\": 5\n}\n");
+        assert_eq!(c.records.len(), 1);
+        assert_eq!(c.records[0].1["value"], 5);
+        let c = read("{\"QueryResultRows\": [[{\"eventID\": \"e\"}, {\"eventName\": \"N\"}]]}");
+        assert_eq!(c.records[0].1["eventName"], "N");
+        assert_eq!(c.records[0].1["eventID"], "e");
+    }
+
+    #[test]
+    fn a_first_line_over_the_limit_is_streamed() {
+        let text = "{\"Records\":[{\"a\":1},{\"a\":2},{\"a\":3}]}\n{\"a\":4}\n";
+        let mut c = Collect::default();
+        let input: Box<dyn BufRead + Send> = Box::new(Cursor::new(text.as_bytes().to_vec()));
+        read_records_limited(input, &mut c, 8).expect("read");
+        // The wrapper's records are streamed, then the values after it are read too.
+        assert_eq!(c.records.len(), 4, "{:?}", c.bad);
+        assert_eq!(c.records[2].0, "1#2");
+        assert_eq!(c.records[3].1["a"], 4);
+        assert!(c.bad.is_empty(), "{:?}", c.bad);
+        let c = read("[{\"a\":1}]{\"a\":2}\n{\"a\":3} oops");
+        assert_eq!(c.records.len(), 3, "{:?}", c.bad);
+        assert_eq!(c.bad.len(), 1, "trailing garbage is reported: {:?}", c.bad);
+    }
+
+    #[test]
+    fn truncated_document_reports_its_line() {
+        let c = read("[\n {\"a\": 1},\n {\"a\": \n");
+        assert_eq!(c.records.len(), 1);
+        assert_eq!(c.bad.len(), 1);
+        assert!(
+            c.bad[0].1.contains("rest of the input skipped"),
+            "{:?}",
+            c.bad
+        );
+    }
+}

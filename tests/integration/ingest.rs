@@ -1,0 +1,345 @@
+//! `nhiscope ingest` end to end over the hand-written fixtures in `tests/fixtures/logs`: every
+//! format and shape (S3 wrapper gzipped, NDJSON, LookupEvents, Graph `value`, Azure Monitor
+//! `records`, stdin), the per-format summary, quarantine with file, line and reason, dedupe
+//! within a run and across runs, and no secret value in the store.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use nhiscope_engine::store::Snapshot;
+use nhiscope_engine::Table;
+use serde_json::Value;
+
+use crate::harness;
+
+pub fn fixtures() -> PathBuf {
+    harness::repo().join("tests/fixtures/logs")
+}
+
+/// Copies the fixtures into `dir`, gzipping the S3 file as CloudTrail delivers it.
+pub fn stage_fixtures(dir: &Path) -> PathBuf {
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(logs.join("AWSLogs/111122223333/CloudTrail/eu-west-1")).expect("mkdir");
+    for entry in std::fs::read_dir(fixtures()).expect("fixtures").flatten() {
+        let p = entry.path();
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if name == "README.md" || name == "github_audit.ndjson" {
+            continue; // GitHub comes through stdin
+        }
+        let bytes = std::fs::read(&p).expect("read fixture");
+        if name == "cloudtrail_s3.json" {
+            let out = logs.join("AWSLogs/111122223333/CloudTrail/eu-west-1/111122223333_CloudTrail_eu-west-1_20260502T1000Z_abc.json.gz");
+            let mut enc = flate2::write::GzEncoder::new(
+                std::fs::File::create(out).expect("create"),
+                flate2::Compression::default(),
+            );
+            enc.write_all(&bytes).expect("gz");
+            enc.finish().expect("gz finish");
+        } else {
+            std::fs::write(logs.join(&name), bytes).expect("copy");
+        }
+    }
+    logs
+}
+
+fn ingest(store: &Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nhiscope"))
+        .arg("--store")
+        .arg(store)
+        .arg("-q")
+        .arg("ingest")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn every_format_ingests_with_quarantine_and_dedupe() {
+    let tmp = harness::temp();
+    let logs = stage_fixtures(tmp.path());
+    let store = tmp.path().join("store.duckdb");
+    let github = std::fs::read(fixtures().join("github_audit.ndjson")).expect("github");
+    let dir = logs.display().to_string();
+    let out = ingest(&store, &[&dir, "-", "--output", "json"], &github);
+    // Quarantined records make the exit code 2; everything else is stored.
+    assert_eq!(out.status.code(), Some(2), "{}", harness::stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let f = &report["formats"];
+    let want = [
+        ("cloudtrail", 10, 8, 1, 1),
+        ("entra_signin", 3, 3, 0, 0),
+        ("entra_audit", 1, 1, 0, 0),
+        ("gcp_audit", 2, 2, 0, 0),
+        ("github_audit", 2, 2, 0, 0),
+        ("k8s_audit", 2, 2, 0, 0),
+        ("apigw_access", 1, 1, 0, 0),
+        ("envoy_access", 1, 1, 0, 0),
+        ("unknown", 1, 0, 0, 1),
+    ];
+    for (name, read, ingested, dup, quarantined) in want {
+        let c = &f[name];
+        assert_eq!(
+            [
+                &c["read"],
+                &c["ingested"],
+                &c["duplicates"],
+                &c["quarantined"]
+            ],
+            [read, ingested, dup, quarantined]
+                .map(Value::from)
+                .each_ref(),
+            "{name}: {report:#}"
+        );
+    }
+
+    let db = harness::open(&store);
+    let scan_id = report["scan_id"].as_i64().expect("scan id");
+    let q = db.quarantined(scan_id).expect("quarantine");
+    let ndjson = logs.join("cloudtrail.ndjson").display().to_string();
+    let lines: Vec<(String, i64, String)> = q
+        .iter()
+        .map(|q| (q.file.clone(), q.line, q.reason.clone()))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0].0, ndjson);
+    assert_eq!(lines[0].1, 2);
+    assert!(lines[0].2.contains("invalid JSON"), "{lines:?}");
+    assert_eq!(lines[1].1, 3);
+    assert_eq!(
+        lines[1].2,
+        "cloudtrail: missing or unreadable field `eventTime`"
+    );
+
+    let events = harness::rows(&db, Table::Events, Snapshot::Current);
+    assert_eq!(events.len(), 20);
+    let by_id = |id: &str| -> Value {
+        events
+            .iter()
+            .find(|e| e["event_id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("event {id} not stored"))
+    };
+    let minted = by_id("ct-0003");
+    assert_eq!(minted["issued_credential_id"], "ASIADEPLOYSESSION001");
+    assert_eq!(minted["credential_id"], "AKIACIDEPLOYER000001");
+    // Pretty-printed S3 file: the line the record ends on, and its index in `Records`.
+    let raw = minted["raw_ref"].as_str().unwrap_or_default();
+    assert!(raw.contains(".json.gz:") && raw.ends_with("#2"), "{minted}");
+    let session = by_id("ct-0004");
+    assert_eq!(session["actor_id"], "arn:aws:iam::111122223333:role/deploy");
+    assert_eq!(
+        session["session_issuer"],
+        "arn:aws:iam::111122223333:role/deploy"
+    );
+    let lookup = by_id("ct-0008");
+    assert_eq!(lookup["source_ip"], "203.0.113.99");
+    let gh = by_id("gh-0001");
+    assert_eq!(gh["provider"], "github");
+    assert!(
+        gh["raw_ref"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("-:1"),
+        "{gh}"
+    );
+    let envoy = by_id("9d1c-envoy-0001");
+    assert_eq!(envoy["actor"], "spiffe://prod.example/ns/payments/sa/api");
+    assert_eq!(envoy["target"], "/v1/ledger?access_token=REDACTED");
+    let mi = by_id("mi-0001");
+    assert_eq!(mi["actor_type"], "managedIdentity");
+    assert_eq!(mi["actor_id"], "m0000000-0000-0000-0000-000000000001");
+    // No secret value (the session token of the AssumeRole response, the bearer token in the
+    // Envoy path) is anywhere in the store.
+    for e in &events {
+        let text = e.to_string();
+        assert!(!text.contains("IQoJb3JpZ2luX2Vj"), "{text}");
+        assert!(!text.contains("abc.def.ghi"), "{text}");
+    }
+    // Owner candidates from issuance events: who created the user and its key, the GCP key,
+    // the service principal's secret.
+    let mut owners: Vec<(String, String, String)> =
+        harness::rows(&db, Table::Ownership, Snapshot::Current)
+            .iter()
+            .map(|o| {
+                (
+                    o["identity_id"].as_str().unwrap_or_default().to_string(),
+                    o["owner"].as_str().unwrap_or_default().to_string(),
+                    o["source"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+    owners.sort();
+    let creator = |i: &str, o: &str| (i.to_string(), o.to_string(), "creator".to_string());
+    assert_eq!(
+        owners,
+        vec![
+            creator(
+                "arn:aws:iam::111122223333:user/ci-deployer",
+                "arn:aws:iam::111122223333:user/alice"
+            ),
+            creator(
+                "ci@prod-payments.iam.gserviceaccount.com",
+                "dave@example.com"
+            ),
+            creator("s0000000-0000-0000-0000-000000000001", "carol@example.com"),
+        ]
+    );
+    assert_eq!(report["owner_candidates"], 3);
+    drop(db);
+
+    // A second run of the same inputs stores nothing new: every record is a duplicate.
+    let out = ingest(&store, &[&dir, "-", "--output", "json"], &github);
+    assert_eq!(out.status.code(), Some(2));
+    let again: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(again["formats"]["cloudtrail"]["ingested"], 0);
+    assert_eq!(again["formats"]["cloudtrail"]["duplicates"], 9);
+    assert_eq!(again["formats"]["github_audit"]["duplicates"], 2);
+    let db = harness::open(&store);
+    assert_eq!(
+        harness::rows(&db, Table::Events, Snapshot::Current).len(),
+        20
+    );
+}
+
+#[test]
+fn table_summary_and_missing_inputs() {
+    let tmp = harness::temp();
+    let store = tmp.path().join("store.duckdb");
+    let file = fixtures().join("k8s_audit.ndjson").display().to_string();
+    let out = ingest(&store, &[&file, "/nonexistent/*.json"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", harness::stderr(&out));
+    let text = harness::stdout(&out);
+    assert!(text.contains("k8s_audit"), "{text}");
+    assert!(
+        text.contains("failed input: /nonexistent/*.json: no file matches"),
+        "{text}"
+    );
+    let out = ingest(&store, &["--output", "csv", &file], b"");
+    let csv = harness::stdout(&out);
+    assert!(
+        csv.starts_with("format,read,ingested,duplicates,quarantined\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("k8s_audit,2,0,2,0"),
+        "second run: duplicates: {csv}"
+    );
+    let out = ingest(&store, &["--format", "nope", &file], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(harness::stderr(&out).contains("expected one of cloudtrail"));
+}
+
+#[test]
+fn trace_goes_from_an_edge_request_back_to_the_issuer() {
+    let tmp = harness::temp();
+    let logs = stage_fixtures(tmp.path());
+    let store = tmp.path().join("store.duckdb");
+    let out = ingest(&store, &[&logs.display().to_string()], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", harness::stderr(&out));
+
+    let out = harness::nhiscope(&store, &["trace", "gw-req-0001", "--output", "json"]);
+    assert!(out.status.success(), "{}", harness::stderr(&out));
+    let t: Value = serde_json::from_slice(&out.stdout).expect("json trace");
+    assert_eq!(t["kind"], "request");
+    let steps: Vec<(String, String)> = t["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["kind"].as_str().unwrap_or_default().to_string(),
+                s["text"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let find = |kind: &str, needle: &str| {
+        steps
+            .iter()
+            .position(|(k, t)| k == kind && t.contains(needle))
+            .unwrap_or_else(|| panic!("no {kind} step with {needle:?}: {steps:#?}"))
+    };
+    // The edge request → the role session behind it → the AssumeRole that minted it with the
+    // CI user's key → the CreateAccessKey by alice that issued that key.
+    let request = find(
+        "request",
+        "by arn:aws:iam::111122223333:role/deploy with ASIADEPLOYSESSION001",
+    );
+    let session = find("credential", "ASIADEPLOYSESSION001");
+    let minted = find("issued", "AssumeRole 2026-05-02T10:00:00 by arn:aws:iam::111122223333:user/ci-deployer using AKIACIDEPLOYER000001");
+    let issued = find(
+        "minted",
+        "CreateAccessKey 2026-05-01T09:01:00 by arn:aws:iam::111122223333:user/alice",
+    );
+    assert!(
+        request < session && session < minted && minted < issued,
+        "{steps:#?}"
+    );
+    find("action", "PutObject on releases");
+
+    // A GCP key: created by dave, used by the CI service account through a delegation.
+    let out = harness::nhiscope(
+        &store,
+        &[
+            "trace",
+            "//iam.googleapis.com/projects/prod-payments/serviceAccounts/ci@prod-payments.iam.gserviceaccount.com/keys/9f8e7d6c5b4a",
+        ],
+    );
+    assert!(out.status.success(), "{}", harness::stderr(&out));
+    let text = harness::stdout(&out);
+    assert!(
+        text.contains(
+            "google.iam.admin.v1.CreateServiceAccountKey 2026-05-02T12:00:00 by dave@example.com"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("storage.objects.get on projects/_/buckets/ledger/objects/2026.csv"),
+        "{text}"
+    );
+
+    // An address: who acted from it.
+    let out = harness::nhiscope(&store, &["trace", "198.51.100.77", "--output", "csv"]);
+    assert!(harness::stdout(&out).starts_with("depth,kind,text,evidence\n"));
+    let out = harness::nhiscope(&store, &["trace", "198.51.100.77"]);
+    let text = harness::stdout(&out);
+    assert!(
+        text.contains("arn:aws:iam::111122223333:user/ci-deployer with AKIACIDEPLOYER000001 x2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("system:serviceaccount:payments:api"),
+        "{text}"
+    );
+
+    // An identity: its owner candidate from the issuance logs, its key, its actions.
+    let out = harness::nhiscope(
+        &store,
+        &["trace", "arn:aws:iam::111122223333:user/ci-deployer"],
+    );
+    let text = harness::stdout(&out);
+    assert!(text.contains("owner      arn:aws:iam::111122223333:user/alice (creator: CreateUser at 2026-05-01T09:00:00Z"), "{text}");
+    assert!(
+        text.contains("uses AKIACIDEPLOYER000001 (4 events"),
+        "{text}"
+    );
+    assert!(text.contains("ConsoleLogin on - x1"), "{text}");
+
+    let out = harness::nhiscope(&store, &["trace", "AKIANOTHINGKNOWN0000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(harness::stderr(&out).contains("nothing is known"));
+}
