@@ -98,6 +98,7 @@ pub fn run(args: &BenchIngestArgs, _now: i64) -> Result<ExitCode> {
 import duckdb, json, sys, time
 kind, path = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 t = time.time()
 if kind == "ndjson":
     con.execute("CREATE TABLE t AS SELECT * FROM read_json(?, format = 'newline_delimited')", [path])

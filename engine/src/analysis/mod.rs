@@ -83,30 +83,22 @@ impl Analysis {
             ("statement_actions", derived::STATEMENT_ACTIONS_SQL),
             ("statement_deny_all", derived::STATEMENT_DENY_ALL_SQL),
         ] {
-            let df = analysis.ctx.sql(sql).await?;
-            if materialize {
-                let schema = Arc::new(df.schema().as_arrow().clone());
-                let batches = df.collect().await?;
+            if let Some(batches) = analysis.derive(name, sql, materialize).await? {
                 let found = keys.get_or_insert_with(Vec::new);
                 for b in &batches {
                     let col = b.column_by_name("statement_key").expect("statement_key");
                     found.extend(col.as_primitive::<Int64Type>().iter().flatten());
                 }
-                analysis
-                    .ctx
-                    .register_table(name, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
-            } else {
-                analysis.ctx.register_table(name, df.into_view())?;
             }
         }
         // The grant rows of those statements (all rows when planning only).
-        let wanted = keys.map(|mut k| {
-            k.sort_unstable();
-            k.dedup();
-            k.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        });
-        let wanted = match wanted {
-            Some(list) => duckdb::types::Value::Text(list),
+        let wanted = match keys {
+            Some(mut k) => {
+                k.sort_unstable();
+                k.dedup();
+                let list = k.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                duckdb::types::Value::Text(list)
+            }
             None => duckdb::types::Value::Null,
         };
         analysis.ctx.register_table(
@@ -124,16 +116,7 @@ impl Analysis {
             ("permissions", derived::PERMISSIONS_SQL),
             ("nhi_identities", derived::NHI_SQL),
         ] {
-            let df = analysis.ctx.sql(sql).await?;
-            if materialize {
-                let schema = Arc::new(df.schema().as_arrow().clone());
-                let batches = df.collect().await?;
-                analysis
-                    .ctx
-                    .register_table(name, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
-            } else {
-                analysis.ctx.register_table(name, df.into_view())?;
-            }
+            analysis.derive(name, sql, materialize).await?;
         }
         analysis.register_correlation().await?;
         Ok(analysis)
@@ -143,6 +126,28 @@ impl Analysis {
     pub fn with_concurrency(mut self, n: usize) -> Analysis {
         self.concurrency = n.max(1);
         self
+    }
+
+    /// Registers the derived table `name` defined by `sql`: computed once and kept in memory
+    /// (returning its batches) with `materialize`, a view otherwise.
+    async fn derive(
+        &self,
+        name: &str,
+        sql: &str,
+        materialize: bool,
+    ) -> Result<Option<Vec<RecordBatch>>, AnalysisError> {
+        let df = self.ctx.sql(sql).await?;
+        if !materialize {
+            self.ctx.register_table(name, df.into_view())?;
+            return Ok(None);
+        }
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        self.ctx.register_table(
+            name,
+            Arc::new(MemTable::try_new(schema, vec![batches.clone()])?),
+        )?;
+        Ok(Some(batches))
     }
 
     /// The evaluation time bound to `$now`.
