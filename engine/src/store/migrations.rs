@@ -17,6 +17,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "findings",
         include_str!("../../migrations/0002_findings.sql"),
     ),
+    (
+        3,
+        "dashboard",
+        include_str!("../../migrations/0003_dashboard.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.
