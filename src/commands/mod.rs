@@ -1,6 +1,7 @@
 //! One module per subcommand; [`run`] dispatches.
 
 mod bench;
+pub(crate) mod bench_web;
 mod demo;
 mod evaluate;
 mod findings;
@@ -8,6 +9,8 @@ mod inventory;
 mod rules;
 mod scan;
 mod scans;
+pub(crate) mod serve;
+pub(crate) mod user;
 
 use std::process::ExitCode;
 
@@ -53,6 +56,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Scans { action } => scans::run(action, &read()?),
         Command::Demo(args) => demo::run(&args, &store_path, &config, &rule_set()?, now),
+        Command::Serve(args) => serve::run(&args, &store_path, &rule_set()?, now),
+        Command::User { action } => user::run(&action, &store_path, now),
+        Command::BenchWeb(args) => bench_web::run(&args, &store_path, &rule_set()?, now),
     }
 }
 

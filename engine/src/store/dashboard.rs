@@ -149,3 +149,18 @@ impl Store {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 }
+
+impl Store {
+    /// The rule and resource of one finding (to look it up through `findings`), if it exists.
+    pub fn finding_key(&self, finding_id: &str) -> Result<Option<(String, String)>> {
+        use duckdb::OptionalExt;
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT rule_id, resource FROM findings WHERE finding_id = ?",
+                params![finding_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+}

@@ -1,0 +1,66 @@
+//! `nhiscope serve`: the dashboard over an existing store. The server owns the store
+//! read-write (DuckDB allows one writing process) and shares its connections between requests;
+//! on first start with no dashboard account it creates `admin` with a random password and
+//! prints it once.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use nhiscope_engine::rules::RuleSet;
+use nhiscope_engine::store::auth::Role;
+use nhiscope_engine::Store;
+
+/// `nhiscope serve` flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default; the dashboard maps every credential).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "NHISCOPE_BIND")]
+    pub bind: String,
+}
+
+/// Creates `admin` with a random password when the store has no dashboard account; returns
+/// the password to print once.
+pub fn ensure_admin(store: &Store, now: i64) -> Result<Option<String>> {
+    if store.web_user_count()? > 0 {
+        return Ok(None);
+    }
+    let password = nhiscope_web::secret::new_password()?;
+    let hash = nhiscope_web::secret::hash_password(&password)?;
+    store.put_web_user("admin", &hash, Role::Admin, now)?;
+    Ok(Some(password))
+}
+
+/// Serves `store` on `bind` until the process is stopped.
+pub fn serve(store: Store, rules: &RuleSet, bind: &str, now: i64) -> Result<ExitCode> {
+    let first_password = ensure_admin(&store, now)?;
+    let runtime = super::runtime()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        let addr = listener.local_addr()?;
+        let clock: nhiscope_web::Clock = Arc::new(super::now);
+        let state = nhiscope_web::serve::state(store, rules.clone(), clock, false)?;
+        outln!("\nDashboard: http://{addr}/  (Ctrl-C stops it)");
+        match &first_password {
+            Some(pw) => outln!(
+                "Log in as admin with password {pw}\n  (shown once; change it with `nhiscope user add admin --role admin`)"
+            ),
+            None => outln!("Log in with your dashboard account (`nhiscope user add NAME --role admin|viewer`)."),
+        }
+        nhiscope_web::serve::run(listener, state, std::future::pending())
+            .await
+            .context("dashboard server")?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(args: &ServeArgs, store_path: &Path, rules: &RuleSet, now: i64) -> Result<ExitCode> {
+    let store =
+        Store::open(store_path).with_context(|| format!("store {}", store_path.display()))?;
+    serve(store, rules, &args.bind, now)
+}

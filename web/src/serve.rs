@@ -1,0 +1,43 @@
+//! Running the dashboard: build the state from an open store, bind (127.0.0.1 by default) and
+//! serve until the shutdown future resolves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use nhiscope_engine::rules::RuleSet;
+use nhiscope_engine::{Store, StoreError};
+
+use crate::pool::StorePool;
+use crate::state::{AppState, Clock};
+
+/// Connections in the pool: enough for the blocking threads serving concurrent requests.
+pub const POOL_SIZE: usize = 8;
+
+/// The state for serving `store` (which the server then owns, read-write).
+pub fn state(
+    store: Store,
+    rules: RuleSet,
+    clock: Clock,
+    tls: bool,
+) -> Result<AppState, StoreError> {
+    Ok(AppState {
+        pool: Arc::new(StorePool::new(store, POOL_SIZE)?),
+        rules: Arc::new(rules),
+        clock,
+        tls,
+    })
+}
+
+/// Serves the dashboard on an already bound listener until `shutdown` resolves.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(message = "Dashboard listening.", addr = ?addr);
+    axum::serve(listener, crate::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
