@@ -12,3 +12,4 @@ mod multi_account;
 mod rules;
 mod snapshots;
 mod tidy;
+mod web;

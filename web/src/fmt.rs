@@ -26,7 +26,14 @@ pub fn opt(s: &Option<String>) -> String {
     s.clone().unwrap_or_else(|| "—".into())
 }
 
-/// A URL query component.
+/// Everything but RFC 3986's unreserved characters is encoded.
+const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A URL path segment or query component.
 pub fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
 }

@@ -207,7 +207,7 @@ impl Store {
     pub fn web_audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         let mut stmt = self.conn().prepare(
             "SELECT epoch_us(event_at), actor, action, target, detail, operation_id FROM web_audit
-             ORDER BY event_at DESC LIMIT ?",
+             ORDER BY event_at DESC, rowid DESC LIMIT ?",
         )?;
         let rows = stmt.query_map(params![limit as i64], |r| {
             Ok(AuditEntry {
