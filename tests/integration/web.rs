@@ -356,7 +356,7 @@ fn pages_render_with_security_headers() {
             .contains("frame-ancestors 'none'"));
         assert_eq!(headers["x-frame-options"], "DENY");
         assert_eq!(headers["x-content-type-options"], "nosniff");
-        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["referrer-policy"], "same-origin");
         assert!(!body.contains("<script>"), "{path} has inline script");
         assert!(
             !body.contains("style=\""),

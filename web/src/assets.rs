@@ -1,4 +1,4 @@
-//! The static files (stylesheet and the small script), embedded in the binary.
+//! The static files (stylesheet, the small script, the icon), embedded in the binary.
 
 use axum::extract::Path;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -11,6 +11,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "app.css",
         "text/css; charset=utf-8",
         include_str!("../static/app.css"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../static/favicon.svg"),
     ),
     (
         "app.js",

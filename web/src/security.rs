@@ -1,6 +1,7 @@
 //! Security middleware on every response and request: the headers (CSP without inline
-//! script, frame-ancestors / X-Frame-Options, nosniff, no referrer, no caching of pages that
-//! map credentials, HSTS over TLS), and a same-origin check that refuses cross-site
+//! script, frame-ancestors / X-Frame-Options, nosniff, no referrer to other sites, no caching of pages that
+//! map credentials, HSTS over TLS; `Referrer-Policy: same-origin`, not `no-referrer`, because
+//! under `no-referrer` browsers send `Origin: null` on same-site form posts), and a same-origin check that refuses cross-site
 //! mutations before any handler runs (a second line behind SameSite=Strict and CSRF tokens).
 
 use axum::extract::{Request, State};
@@ -26,7 +27,7 @@ pub async fn headers(State(state): State<AppState>, req: Request, next: Next) ->
         ("content-security-policy", CSP),
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
+        ("referrer-policy", "same-origin"),
         ("cross-origin-opener-policy", "same-origin"),
         (
             "permissions-policy",
