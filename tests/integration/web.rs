@@ -67,6 +67,11 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Fixture {
+        Fixture::with_tls(false)
+    }
+
+    /// A fixture whose state says it is served over TLS.
+    pub fn with_tls(tls: bool) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let src = template();
         let dst = dir.path().join("demo.duckdb");
@@ -81,8 +86,8 @@ impl Fixture {
             .extend(rules::builtin().expect("builtin"))
             .expect("rules");
         let at = now();
-        let state = nhiscope_web::serve::state(store, rules_set, Arc::new(move || at), false)
-            .expect("state");
+        let state =
+            nhiscope_web::serve::state(store, rules_set, Arc::new(move || at), tls).expect("state");
         Fixture { _dir: dir, state }
     }
 
@@ -693,4 +698,123 @@ fn errors_carry_an_operation_id_and_the_openapi_document_covers_the_api() {
             "openapi.json lacks {method} {templ}"
         );
     }
+}
+
+#[test]
+fn the_web_crate_contains_no_sql_and_knows_no_database() {
+    let dir = repo().join("web");
+    let mut problems = Vec::new();
+    let mut stack = vec![dir.join("src")];
+    let mut files = 0;
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            files += 1;
+            let text = std::fs::read_to_string(&p).expect("read").to_lowercase();
+            for word in [
+                "select ",
+                "insert into",
+                "update ",
+                "delete from",
+                "duckdb::",
+                "datafusion",
+            ] {
+                if text.contains(word) {
+                    problems.push(format!("{}: {word:?}", p.display()));
+                }
+            }
+        }
+    }
+    assert!(files > 15, "{files} files");
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("manifest");
+    assert!(!manifest.contains("duckdb") && !manifest.contains("datafusion"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn over_tls_cookies_are_secure_and_hsts_is_sent() {
+    let fx = Fixture::with_tls(true);
+    let (status, headers, _) = fx.post_form(
+        "/login",
+        None,
+        &[("name", "viewer"), ("password", ADMIN_PASSWORD)],
+    );
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .contains("; Secure"));
+    assert!(headers["strict-transport-security"]
+        .to_str()
+        .expect("hsts")
+        .contains("max-age="));
+    let plain = Fixture::new();
+    let (_, headers, _) = plain.get("/login", None);
+    assert!(headers.get("strict-transport-security").is_none());
+}
+
+#[test]
+fn user_commands_create_accounts_and_tokens_that_the_api_accepts() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("s.duckdb");
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nhiscope"))
+            .arg("--store")
+            .arg(&store)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("nhiscope");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("output")
+    };
+    let short = run(
+        &["user", "add", "ops", "--role", "admin", "--password-stdin"],
+        "short\n",
+    );
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12"));
+    let ok = run(
+        &["user", "add", "ops", "--role", "admin", "--password-stdin"],
+        "a long enough password\n",
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let token = run(&["user", "token", "ops", "--label", "ci"], "");
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    assert_eq!(token.len(), 64);
+    let missing = run(&["user", "token", "nobody"], "");
+    assert!(!missing.status.success());
+    let s = Store::open(&store).expect("store");
+    let (user, hash) = s.web_user("ops").expect("read").expect("ops exists");
+    assert_eq!(user.role, Role::Admin);
+    assert!(hash.starts_with("$argon2id$") && !hash.contains("a long enough password"));
+    assert!(secret::verify_password("a long enough password", &hash));
+    assert_eq!(
+        s.api_token_user(&secret::digest(&token))
+            .expect("read")
+            .map(|u| u.name),
+        Some("ops".into())
+    );
 }
