@@ -92,7 +92,7 @@ pub fn run(
     let serve = args.serve || (!args.no_serve && std::io::stdout().is_terminal());
     if serve {
         outln!("\nAlso try: nhiscope {store_flag} inventory --search ci-deploy   (after stopping the dashboard)");
-        return super::serve::serve(store, rules, &args.bind, now);
+        return super::serve::serve(store, rules, &args.bind, None, now);
     }
     outln!("\nNext:\n  nhiscope {store_flag} serve   # the dashboard\n  nhiscope {store_flag} inventory --search ci-deploy\n  nhiscope {store_flag} inventory --credentials --kind access_key\n  nhiscope {store_flag} scans diff {before} {after}\n  nhiscope {store_flag} findings --severity high\n  duckdb {}   # the store opens in the DuckDB CLI", store_path.display());
     Ok(ExitCode::SUCCESS)

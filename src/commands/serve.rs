@@ -3,7 +3,7 @@
 //! on first start with no dashboard account it creates `admin` with a random password and
 //! prints it once.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -19,6 +19,12 @@ pub struct ServeArgs {
     /// Address to listen on (loopback by default; the dashboard maps every credential).
     #[arg(long, default_value = "127.0.0.1:8080", env = "NHISCOPE_BIND")]
     pub bind: String,
+    /// Serve HTTPS with this certificate chain (PEM); cookies become Secure, HSTS is sent.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Creates `admin` with a random password when the store has no dashboard account; returns
@@ -33,27 +39,43 @@ pub fn ensure_admin(store: &Store, now: i64) -> Result<Option<String>> {
     Ok(Some(password))
 }
 
-/// Serves `store` on `bind` until the process is stopped.
-pub fn serve(store: Store, rules: &RuleSet, bind: &str, now: i64) -> Result<ExitCode> {
+/// Serves `store` on `bind` (over TLS with `tls` = (certificate, key) PEM files) until the
+/// process is stopped.
+pub fn serve(
+    store: Store,
+    rules: &RuleSet,
+    bind: &str,
+    tls: Option<(&Path, &Path)>,
+    now: i64,
+) -> Result<ExitCode> {
     let first_password = ensure_admin(&store, now)?;
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .with_context(|| format!("cannot listen on {bind}"))?;
+        let listener =
+            std::net::TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
         let addr = listener.local_addr()?;
         let clock: nhiscope_web::Clock = Arc::new(super::now);
-        let state = nhiscope_web::serve::state(store, rules.clone(), clock, false)?;
-        outln!("\nDashboard: http://{addr}/  (Ctrl-C stops it)");
+        let state = nhiscope_web::serve::state(store, rules.clone(), clock, tls.is_some())?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        outln!("\nDashboard: {scheme}://{addr}/  (Ctrl-C stops it)");
         match &first_password {
             Some(pw) => outln!(
                 "Log in as admin with password {pw}\n  (shown once; change it with `nhiscope user add admin --role admin`)"
             ),
             None => outln!("Log in with your dashboard account (`nhiscope user add NAME --role admin|viewer`)."),
         }
-        nhiscope_web::serve::run(listener, state, std::future::pending())
-            .await
-            .context("dashboard server")?;
+        match tls {
+            Some((cert, key)) => nhiscope_web::serve::run_tls(listener, state, cert, key)
+                .await
+                .with_context(|| format!("TLS with {} and {}", cert.display(), key.display()))?,
+            None => {
+                listener.set_nonblocking(true)?;
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                nhiscope_web::serve::run(listener, state, std::future::pending())
+                    .await
+                    .context("dashboard server")?
+            }
+        }
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -62,5 +84,6 @@ pub fn serve(store: Store, rules: &RuleSet, bind: &str, now: i64) -> Result<Exit
 pub fn run(args: &ServeArgs, store_path: &Path, rules: &RuleSet, now: i64) -> Result<ExitCode> {
     let store =
         Store::open(store_path).with_context(|| format!("store {}", store_path.display()))?;
-    serve(store, rules, &args.bind, now)
+    let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
+    serve(store, rules, &args.bind, tls, now)
 }

@@ -3,7 +3,8 @@
 //! the test). Signs in, searches an access key id, opens its identity, suppresses a finding
 //! with a reason and finds it in the finding's audit trail and the dashboard audit page, with
 //! no script error, CSP violation or console error on any page, and saves a screenshot of each
-//! page under `<target>/test-artifacts/screenshots/`.
+//! page under `<target>/test-artifacts/screenshots/`. Over TLS (a throw-away self-signed
+//! certificate made with `openssl`) the session cookie is Secure and invisible to scripts.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -201,6 +202,28 @@ impl Browser {
     }
 }
 
+/// A WebDriver session with headless Chromium (console logged, self-signed certificates of the
+/// TLS test accepted).
+async fn chrome(port: u16) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", "--window-size=1400,1100"]
+        }),
+    );
+    caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+    caps.insert("acceptInsecureCerts".into(), json!(true));
+    ClientBuilder::rustls()
+        .expect("connector")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session with headless Chromium")
+}
+
 #[test]
 fn sign_in_search_a_key_open_the_identity_and_suppress_a_finding() {
     let fx = Fixture::new();
@@ -222,22 +245,7 @@ fn sign_in_search_a_key_open_the_identity_and_suppress_a_finding() {
             state,
             std::future::pending(),
         ));
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                         "--disable-gpu", "--window-size=1400,1100"]
-            }),
-        );
-        caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
-        let c = ClientBuilder::rustls()
-            .expect("connector")
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
-            .await
-            .expect("WebDriver session with headless Chromium");
+        let c = chrome(driver.port).await;
         let session = c.session_id().await.expect("session").expect("id");
         let b = Browser {
             c,
@@ -345,4 +353,76 @@ fn sign_in_search_a_key_open_the_identity_and_suppress_a_finding() {
             "no screenshot {name}"
         );
     }
+}
+
+#[test]
+fn over_tls_the_session_cookie_is_secure_and_hidden_from_scripts() {
+    let fx = Fixture::with_tls(true);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let driver = Driver::start();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("https://{}", listener.local_addr().expect("addr"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let state = fx.state.clone();
+    rt.block_on(async move {
+        tokio::spawn(async move {
+            nhiscope_web::serve::run_tls(listener, state, &cert, &key)
+                .await
+                .expect("TLS server");
+        });
+        let c = chrome(driver.port).await;
+        let session = c.session_id().await.expect("session").expect("id");
+        let b = Browser {
+            c,
+            port: driver.port,
+            session,
+            base,
+            shots: artifacts(),
+        };
+        b.goto("/").await;
+        assert_eq!(b.c.current_url().await.expect("url").scheme(), "https");
+        b.type_into("#name", "viewer").await;
+        b.type_into("#password", ADMIN_PASSWORD).await;
+        b.click("#sign-in").await;
+        assert!(b.text("#who").await.contains("viewer"));
+        let secure =
+            b.c.execute("return [window.isSecureContext, document.cookie]", vec![])
+                .await
+                .expect("execute");
+        assert_eq!(
+            secure,
+            json!([true, ""]),
+            "the session cookie must be HttpOnly"
+        );
+        b.check("overview-tls").await;
+        b.c.close().await.expect("close");
+    });
 }

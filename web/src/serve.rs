@@ -1,8 +1,10 @@
 //! Running the dashboard: build the state from an open store, bind (127.0.0.1 by default) and
-//! serve until the shutdown future resolves.
+//! serve, over plain HTTP until the shutdown future resolves, or over TLS (rustls with the
+//! aws-lc-rs provider, certificate and key from PEM files).
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use nhiscope_engine::rules::RuleSet;
@@ -39,5 +41,24 @@ pub async fn run(
     tracing::info!(message = "Dashboard listening.", addr = ?addr);
     axum::serve(listener, crate::router(state))
         .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Serves the dashboard over TLS on an already bound listener, with the certificate chain and
+/// private key read from PEM files. The state should say `tls: true` (Secure cookies, HSTS).
+pub async fn run_tls(
+    listener: std::net::TcpListener,
+    state: AppState,
+    cert: &Path,
+    key: &Path,
+) -> std::io::Result<()> {
+    // One process-wide crypto provider; a second install (tests, restarts) is harmless.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr().ok();
+    tracing::info!(message = "Dashboard listening (TLS).", addr = ?addr);
+    axum_server::from_tcp_rustls(listener, config)?
+        .serve(crate::router(state).into_make_service())
         .await
 }
