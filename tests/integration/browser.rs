@@ -114,6 +114,19 @@ struct Browser {
 }
 
 impl Browser {
+    /// A new headless Chromium session against the dashboard at `base`.
+    async fn open(port: u16, base: String) -> Browser {
+        let c = chrome(port).await;
+        let session = c.session_id().await.expect("session").expect("id");
+        Browser {
+            c,
+            port,
+            session,
+            base,
+            shots: artifacts(),
+        }
+    }
+
     async fn goto(&self, path: &str) {
         self.c
             .goto(&format!("{}{path}", self.base))
@@ -245,15 +258,7 @@ fn sign_in_search_a_key_open_the_identity_and_suppress_a_finding() {
             state,
             std::future::pending(),
         ));
-        let c = chrome(driver.port).await;
-        let session = c.session_id().await.expect("session").expect("id");
-        let b = Browser {
-            c,
-            port: driver.port,
-            session,
-            base,
-            shots: artifacts(),
-        };
+        let b = Browser::open(driver.port, base).await;
 
         // Anonymous: sent to the login page.
         b.goto("/inventory").await;
@@ -398,15 +403,7 @@ fn over_tls_the_session_cookie_is_secure_and_hidden_from_scripts() {
                 .await
                 .expect("TLS server");
         });
-        let c = chrome(driver.port).await;
-        let session = c.session_id().await.expect("session").expect("id");
-        let b = Browser {
-            c,
-            port: driver.port,
-            session,
-            base,
-            shots: artifacts(),
-        };
+        let b = Browser::open(driver.port, base).await;
         b.goto("/").await;
         assert_eq!(b.c.current_url().await.expect("url").scheme(), "https");
         b.type_into("#name", "viewer").await;

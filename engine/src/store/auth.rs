@@ -56,6 +56,15 @@ fn role_of(text: String) -> Role {
     Role::parse(&text).unwrap_or(Role::Viewer)
 }
 
+/// A `WebUser` from a row of (name, role, created_at micros).
+fn user_row(r: &duckdb::Row<'_>) -> duckdb::Result<WebUser> {
+    Ok(WebUser {
+        name: r.get(0)?,
+        role: role_of(r.get(1)?),
+        created_at: r.get(2)?,
+    })
+}
+
 impl Store {
     /// Creates an account, or replaces the password hash and role of an existing one.
     pub fn put_web_user(
@@ -106,7 +115,8 @@ impl Store {
             .optional()?)
     }
 
-    /// Records a session (by the digest of its id) valid until `expires_at`.
+    /// Records a session (by the digest of its id) valid until `expires_at`; sessions expired
+    /// by `now` are deleted.
     pub fn create_web_session(
         &self,
         session_hash: &str,
@@ -114,6 +124,10 @@ impl Store {
         now: Micros,
         expires_at: Micros,
     ) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM web_sessions WHERE expires_at <= make_timestamp(?::BIGINT)",
+            params![now],
+        )?;
         self.conn().execute(
             "INSERT INTO web_sessions VALUES (?, ?, make_timestamp(?::BIGINT), make_timestamp(?::BIGINT))",
             params![session_hash, user, now, expires_at],
@@ -130,13 +144,7 @@ impl Store {
                  JOIN web_users u ON u.name = s.user_name
                  WHERE s.session_hash = ? AND s.expires_at > make_timestamp(?::BIGINT)",
                 params![session_hash, now],
-                |r| {
-                    Ok(WebUser {
-                        name: r.get(0)?,
-                        role: role_of(r.get(1)?),
-                        created_at: r.get(2)?,
-                    })
-                },
+                user_row,
             )
             .optional()?)
     }
@@ -176,13 +184,7 @@ impl Store {
                 "SELECT u.name, u.role, epoch_us(u.created_at) FROM api_tokens t
                  JOIN web_users u ON u.name = t.user_name WHERE t.token_hash = ?",
                 params![token_hash],
-                |r| {
-                    Ok(WebUser {
-                        name: r.get(0)?,
-                        role: role_of(r.get(1)?),
-                        created_at: r.get(2)?,
-                    })
-                },
+                user_row,
             )
             .optional()?)
     }

@@ -55,11 +55,7 @@ pub struct RuleCount {
 impl Store {
     /// Identities and credentials by provider and kind in a snapshot.
     pub fn kind_counts(&self, snapshot: Snapshot) -> Result<Vec<KindCount>> {
-        let (as_of, scan) = match snapshot {
-            Snapshot::Current => (None, None),
-            Snapshot::AsOf(t) => (Some(t), None),
-            Snapshot::Scan(id) => (None, Some(id)),
-        };
+        let (as_of, scan) = (snapshot.as_of(), snapshot.scan());
         let mut stmt = self.conn().prepare(
             "WITH sel AS (SELECT scan_id, collector FROM collections_at(make_timestamp($1::BIGINT), $2::BIGINT))
              SELECT 'identity', provider, kind, count(*), NULL::BIGINT

@@ -146,14 +146,6 @@ pub struct IdentityDetail {
 /// The snapshot selection; `$1` = as-of micros, `$2` = scan id, `$3` tenant, `$4` identity.
 const SEL: &str = "sel AS (SELECT scan_id, collector FROM collections_at(make_timestamp($1::BIGINT), $2::BIGINT))";
 
-fn snapshot_params(s: Snapshot) -> (Option<Micros>, Option<i64>) {
-    match s {
-        Snapshot::Current => (None, None),
-        Snapshot::AsOf(t) => (Some(t), None),
-        Snapshot::Scan(id) => (None, Some(id)),
-    }
-}
-
 /// Summarises Allow statements: admin statements, enabled escalation paths and sensitive
 /// catalogue entries.
 pub fn summarise_permissions(grants: &[GrantStatement]) -> PermissionSummary {
@@ -203,7 +195,7 @@ impl Store {
         identity_id: &str,
         now: Micros,
     ) -> Result<Option<IdentityDetail>> {
-        let (as_of, scan) = snapshot_params(snapshot);
+        let (as_of, scan) = (snapshot.as_of(), snapshot.scan());
         let p = params![as_of, scan, tenant, identity_id];
         let attributes = self
             .conn()

@@ -241,11 +241,7 @@ impl Store {
         let rank = q
             .min_severity
             .map(|s| Severity::ALL.iter().position(|x| *x == s).unwrap_or(0) as i64);
-        let (as_of, scan) = match q.snapshot {
-            Snapshot::Current => (None, None),
-            Snapshot::AsOf(t) => (Some(t), None),
-            Snapshot::Scan(id) => (None, Some(id)),
-        };
+        let (as_of, scan) = (q.snapshot.as_of(), q.snapshot.scan());
         let cursor = q.after.as_ref();
         let mut stmt = self.conn().prepare(&sql)?;
         let mut total = 0i64;
