@@ -215,6 +215,14 @@ impl Browser {
     }
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// A WebDriver session with headless Chromium (console logged, self-signed certificates of the
 /// TLS test accepted).
 async fn chrome(port: u16) -> Client {
@@ -242,11 +250,7 @@ fn sign_in_search_a_key_open_the_identity_and_suppress_a_finding() {
     let fx = Fixture::new();
     let (key, holder) = fx.access_key();
     let driver = Driver::start();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let state = fx.state.clone();
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -391,11 +395,7 @@ fn over_tls_the_session_cookie_is_secure_and_hidden_from_scripts() {
     let driver = Driver::start();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("https://{}", listener.local_addr().expect("addr"));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let state = fx.state.clone();
     rt.block_on(async move {
         tokio::spawn(async move {

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::findings::LISTED;
 use super::{Result, Snapshot, Store};
+use crate::model::{GrantRow, TrustRow};
 use crate::policy::{privesc, sensitive};
 use crate::time::Micros;
 
@@ -53,37 +54,11 @@ pub struct OwnerCandidate {
     pub evidence: Option<String>,
 }
 
-/// One trust statement principal (who can assume the role).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TrustEntry {
-    pub effect: String,
-    pub principal_type: String,
-    pub principal: String,
-    pub actions: Vec<String>,
-    pub condition_keys: Vec<String>,
-}
-
-/// One policy statement granted to the identity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GrantStatement {
-    pub policy_id: String,
-    pub relation: String,
-    pub via: String,
-    pub statement_index: i64,
-    pub sid: Option<String>,
-    pub effect: String,
-    pub actions: Vec<String>,
-    pub not_actions: Vec<String>,
-    pub resources: Vec<String>,
-}
-
-impl GrantStatement {
-    /// `policy#statement (sid)`, how the page names a statement.
-    pub fn label(&self) -> String {
-        match &self.sid {
-            Some(sid) => format!("{}#{} ({sid})", self.policy_id, self.statement_index),
-            None => format!("{}#{}", self.policy_id, self.statement_index),
-        }
+/// `policy#statement (sid)`, how pages name a granted statement.
+pub fn statement_label(g: &GrantRow) -> String {
+    match &g.sid {
+        Some(sid) => format!("{}#{} ({sid})", g.policy_id, g.statement_index),
+        None => format!("{}#{}", g.policy_id, g.statement_index),
     }
 }
 
@@ -129,15 +104,15 @@ pub struct HistoryEvent {
 }
 
 /// Everything the identity page shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IdentityDetail {
     pub attributes: IdentityAttributes,
     pub tags: Vec<(String, String)>,
     pub owners: Vec<OwnerCandidate>,
     pub credentials: Vec<IdentityCredential>,
     pub groups: Vec<String>,
-    pub trusts: Vec<TrustEntry>,
-    pub grants: Vec<GrantStatement>,
+    pub trusts: Vec<TrustRow>,
+    pub grants: Vec<GrantRow>,
     pub permissions: PermissionSummary,
     pub findings: Vec<IdentityFinding>,
     pub history: Vec<HistoryEvent>,
@@ -148,17 +123,22 @@ const SEL: &str = "sel AS (SELECT scan_id, collector FROM collections_at(make_ti
 
 /// Summarises Allow statements: admin statements, enabled escalation paths and sensitive
 /// catalogue entries.
-pub fn summarise_permissions(grants: &[GrantStatement]) -> PermissionSummary {
+pub fn summarise_permissions(grants: &[GrantRow]) -> PermissionSummary {
     let mut by_entry: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut admin_via = Vec::new();
     for g in grants.iter().filter(|g| g.effect != "Deny") {
-        let none: [String; 0] = [];
-        let entries = sensitive::statement_entries(&g.actions, &g.not_actions, &g.resources, &none);
-        if entries.contains(&"*") && sensitive::covers_all_resources(&g.resources, &none) {
-            admin_via.push(g.label());
+        let entries = sensitive::statement_entries(
+            &g.actions,
+            &g.not_actions,
+            &g.resources,
+            &g.not_resources,
+        );
+        if entries.contains(&"*") && sensitive::covers_all_resources(&g.resources, &g.not_resources)
+        {
+            admin_via.push(statement_label(g));
         }
         for e in entries {
-            by_entry.entry(e).or_default().push(g.label());
+            by_entry.entry(e).or_default().push(statement_label(g));
         }
     }
     let granted = |a: &str| by_entry.contains_key(a) || by_entry.contains_key("*");
@@ -295,17 +275,22 @@ impl Store {
         let trusts = {
             let mut stmt = self.conn().prepare(&from(
                 "trusts",
-                "effect, principal_type, principal, actions::VARCHAR[], condition_keys::VARCHAR[]",
+                "identity_id, statement_index, sid, effect, principal_type, principal, actions,
+                 condition_keys, conditions",
                 "identity_id",
                 "statement_index, principal",
             ))?;
             let rows = stmt.query_map(p, |r| {
-                Ok(TrustEntry {
-                    effect: r.get(0)?,
-                    principal_type: r.get(1)?,
-                    principal: r.get(2)?,
-                    actions: list(r.get(3)?),
-                    condition_keys: list(r.get(4)?),
+                Ok(TrustRow {
+                    identity_id: r.get(0)?,
+                    statement_index: r.get(1)?,
+                    sid: r.get(2)?,
+                    effect: r.get(3)?,
+                    principal_type: r.get(4)?,
+                    principal: r.get(5)?,
+                    actions: list(r.get(6)?),
+                    condition_keys: list(r.get(7)?),
+                    conditions: r.get(8)?,
                 })
             })?;
             rows.collect::<std::result::Result<Vec<_>, _>>()?
@@ -313,21 +298,25 @@ impl Store {
         let grants = {
             let mut stmt = self.conn().prepare(&from(
                 "grants",
-                "policy_id, relation, via, statement_index, sid, effect, actions, not_actions, resources",
+                "identity_id, policy_id, relation, via, statement_index, sid, effect, actions,
+                 not_actions, resources, not_resources, conditions",
                 "identity_id",
                 "policy_id, statement_index",
             ))?;
             let rows = stmt.query_map(p, |r| {
-                Ok(GrantStatement {
-                    policy_id: r.get(0)?,
-                    relation: r.get(1)?,
-                    via: r.get(2)?,
-                    statement_index: r.get(3)?,
-                    sid: r.get(4)?,
-                    effect: r.get(5)?,
-                    actions: list(r.get(6)?),
-                    not_actions: list(r.get(7)?),
-                    resources: list(r.get(8)?),
+                Ok(GrantRow {
+                    identity_id: r.get(0)?,
+                    policy_id: r.get(1)?,
+                    relation: r.get(2)?,
+                    via: r.get(3)?,
+                    statement_index: r.get(4)?,
+                    sid: r.get(5)?,
+                    effect: r.get(6)?,
+                    actions: list(r.get(7)?),
+                    not_actions: list(r.get(8)?),
+                    resources: list(r.get(9)?),
+                    not_resources: list(r.get(10)?),
+                    conditions: r.get(11)?,
                 })
             })?;
             rows.collect::<std::result::Result<Vec<_>, _>>()?

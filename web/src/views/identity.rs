@@ -62,6 +62,9 @@ impl IdentityPage {
     fn join(&self, v: &[String]) -> String {
         v.join(", ")
     }
+    fn label(&self, g: &nhiscope_engine::model::GrantRow) -> String {
+        nhiscope_engine::store::identity::statement_label(g)
+    }
     fn expired(&self, t: &Option<i64>) -> bool {
         t.is_some_and(|t| t <= self.page.now)
     }
