@@ -139,6 +139,21 @@ pub struct InventoryQuery {
     pub limit: Option<usize>,
 }
 
+impl InventoryQuery {
+    /// True when no filter or sort needs per-identity aggregates (credentials, findings), so a
+    /// page can be cut from the identities alone.
+    fn narrow(&self) -> bool {
+        self.has_findings.is_none()
+            && self.min_severity.is_none()
+            && self.stale.is_none()
+            && self.key_age.is_none()
+            && matches!(
+                self.sort,
+                InventorySort::Name | InventorySort::Kind | InventorySort::Created
+            )
+    }
+}
+
 /// One identity row of the inventory page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InventoryItem {
@@ -167,6 +182,27 @@ pub struct InventoryPage {
     pub next: Option<InventoryCursor>,
 }
 
+/// The snapshot's identities (`i`), credentials (`c`) and ownership (`o`); `$2` as-of, `$3` scan.
+const SNAPSHOT: &str = "
+    sel AS (SELECT scan_id, collector FROM collections_at(make_timestamp($2::BIGINT), $3::BIGINT)),
+    i AS (SELECT t.* FROM identities t SEMI JOIN sel ON t.scan_id = sel.scan_id AND t.collector = sel.collector),
+    c AS (SELECT t.* FROM credentials t SEMI JOIN sel ON t.scan_id = sel.scan_id AND t.collector = sel.collector),
+    o AS (SELECT t.* FROM ownership t SEMI JOIN sel ON t.scan_id = sel.scan_id AND t.collector = sel.collector)";
+
+/// Per-identity credential figures (over `c`, grouped by tenant and identity).
+const CREDENTIAL_AGGREGATES: &str = "
+    count(*) FILTER (WHERE kind = 'access_key' AND status = 'active') AS active_keys,
+    min(created_at) FILTER (WHERE kind = 'access_key' AND status = 'active') AS oldest_key,
+    max(last_used_at) AS last_used";
+
+/// Filters on the identity's own columns: `$4` provider, `$5` tenant, `$6` kind.
+const IDENTITY_FILTERS: &str = "($4::VARCHAR IS NULL OR i.provider = $4)
+    AND ($5::VARCHAR IS NULL OR i.tenant = $5) AND ($6::VARCHAR IS NULL OR i.kind = $6)";
+
+/// The keyset condition (`{cmp}` is `>` or `<`): after (`$15` key, `$16` tenant, `$17` id).
+const CURSOR: &str = "($15::VARCHAR IS NULL OR sort_key {cmp} $15
+    OR (sort_key = $15 AND (tenant {cmp} $16 OR (tenant = $16 AND identity_id {cmp} $17))))";
+
 /// Days without use after which an identity counts as stale (CIS: 45 to 90).
 pub const STALE_DAYS: i64 = 90;
 
@@ -176,23 +212,63 @@ impl Store {
     /// One page of identities with credential, owner and open-finding summaries, at `now`
     /// (suppressions in force, staleness and key ages are judged at `now`).
     pub fn inventory_page(&self, q: &InventoryQuery, now: Micros) -> Result<InventoryPage> {
+        self.inventory_page_with(q, now, q.narrow())
+    }
+
+    /// [`Store::inventory_page`], with the plan chosen: `narrow` pages the identities first and
+    /// aggregates credentials, owners and findings for the page only (possible when neither a
+    /// filter nor the sort needs those aggregates); otherwise everything is aggregated first.
+    fn inventory_page_with(
+        &self,
+        q: &InventoryQuery,
+        now: Micros,
+        narrow: bool,
+    ) -> Result<InventoryPage> {
         let (cmp, dir) = if q.descending {
             ("<", "DESC")
         } else {
             (">", "ASC")
         };
         let key = q.sort.key_sql();
-        let sql = format!(
-            "WITH {LISTED},
-            sel AS (SELECT scan_id, collector FROM collections_at(make_timestamp($2::BIGINT), $3::BIGINT)),
-            i AS (SELECT t.* FROM identities t SEMI JOIN sel ON t.scan_id = sel.scan_id AND t.collector = sel.collector),
-            c AS (SELECT t.* FROM credentials t SEMI JOIN sel ON t.scan_id = sel.scan_id AND t.collector = sel.collector),
-            o AS (SELECT t.* FROM ownership t SEMI JOIN sel ON t.scan_id = sel.scan_id AND t.collector = sel.collector),
-            cs AS (SELECT tenant, identity_id,
-                       count(*) FILTER (WHERE kind = 'access_key' AND status = 'active') AS active_keys,
-                       min(created_at) FILTER (WHERE kind = 'access_key' AND status = 'active') AS oldest_key,
-                       max(last_used_at) AS last_used,
-                       list(credential_id) AS credential_ids
+        let sql = if narrow {
+            format!(
+                "WITH {LISTED}, {SNAPSHOT},
+            base AS (
+                SELECT i.provider, i.tenant, i.kind, i.name, i.identity_id,
+                       epoch_us(i.created_at) AS created, i.last_used_at AS own_last_used
+                FROM i
+                WHERE {IDENTITY_FILTERS}
+                  AND ($7::VARCHAR IS NULL OR i.name ILIKE $7 OR i.identity_id ILIKE $7 OR i.unique_id ILIKE $7
+                       OR EXISTS (SELECT 1 FROM o WHERE o.tenant = i.tenant AND o.identity_id = i.identity_id
+                                                     AND o.owner ILIKE $7)
+                       OR EXISTS (SELECT 1 FROM c WHERE c.tenant = i.tenant AND c.identity_id = i.identity_id
+                                                     AND c.credential_id = $8::VARCHAR))
+                  AND ($9::BOOLEAN IS NULL OR $9 = EXISTS (SELECT 1 FROM o WHERE o.tenant = i.tenant
+                                                                          AND o.identity_id = i.identity_id))
+                  AND $10::BOOLEAN IS NULL AND $11::BIGINT IS NULL AND $12::BOOLEAN IS NULL
+                  AND $13::BIGINT IS NOT NULL AND $14::BIGINT IS NULL),
+            keyed AS (SELECT *, {key} AS sort_key FROM base),
+            page AS (SELECT * FROM keyed WHERE {CURSOR} ORDER BY sort_key {dir}, tenant {dir}, identity_id {dir} LIMIT $18),
+            cs AS (SELECT c.tenant, c.identity_id, {CREDENTIAL_AGGREGATES}
+                   FROM c SEMI JOIN page p ON p.tenant = c.tenant AND p.identity_id = c.identity_id GROUP BY ALL),
+            os AS (SELECT o.tenant, o.identity_id, string_agg(DISTINCT owner, ', ' ORDER BY owner) AS owners
+                   FROM o SEMI JOIN page p ON p.tenant = o.tenant AND p.identity_id = o.identity_id GROUP BY ALL),
+            fs AS (SELECT l.tenant, l.identity_id, count(*) AS open_findings, max(rank) AS max_rank
+                   FROM listed l SEMI JOIN page p ON p.tenant = l.tenant AND p.identity_id = l.identity_id
+                   WHERE l.shown = 'open' GROUP BY ALL)
+            SELECT p.provider, p.tenant, p.kind, p.name, p.identity_id, p.created,
+                   epoch_us(greatest(p.own_last_used, cs.last_used)), coalesce(cs.active_keys, 0),
+                   epoch_us(cs.oldest_key), os.owners, coalesce(fs.open_findings, 0), fs.max_rank, p.sort_key,
+                   (SELECT count(*) FROM base) AS total
+            FROM page p LEFT JOIN cs ON cs.tenant = p.tenant AND cs.identity_id = p.identity_id
+                        LEFT JOIN os ON os.tenant = p.tenant AND os.identity_id = p.identity_id
+                        LEFT JOIN fs ON fs.tenant = p.tenant AND fs.identity_id = p.identity_id
+            ORDER BY p.sort_key {dir}, p.tenant {dir}, p.identity_id {dir}"
+            )
+        } else {
+            format!(
+                "WITH {LISTED}, {SNAPSHOT},
+            cs AS (SELECT tenant, identity_id, {CREDENTIAL_AGGREGATES}, list(credential_id) AS credential_ids
                    FROM c WHERE identity_id IS NOT NULL GROUP BY ALL),
             os AS (SELECT tenant, identity_id, string_agg(DISTINCT owner, ', ' ORDER BY owner) AS owners
                    FROM o GROUP BY ALL),
@@ -208,9 +284,7 @@ impl Store {
                 FROM i LEFT JOIN cs ON cs.tenant = i.tenant AND cs.identity_id = i.identity_id
                        LEFT JOIN os ON os.tenant = i.tenant AND os.identity_id = i.identity_id
                        LEFT JOIN fs ON fs.tenant = i.tenant AND fs.identity_id = i.identity_id
-                WHERE ($4::VARCHAR IS NULL OR i.provider = $4)
-                  AND ($5::VARCHAR IS NULL OR i.tenant = $5)
-                  AND ($6::VARCHAR IS NULL OR i.kind = $6)
+                WHERE {IDENTITY_FILTERS}
                   AND ($7::VARCHAR IS NULL OR i.name ILIKE $7 OR i.identity_id ILIKE $7
                        OR i.unique_id ILIKE $7 OR os.owners ILIKE $7
                        OR list_contains(cs.credential_ids, $8::VARCHAR))
@@ -230,12 +304,13 @@ impl Store {
                    oldest_key, owners, open_findings, max_rank, sort_key,
                    (SELECT count(*) FROM base) AS total
             FROM keyed
-            WHERE $15::VARCHAR IS NULL
-               OR sort_key {cmp} $15 OR (sort_key = $15 AND (tenant {cmp} $16
-                   OR (tenant = $16 AND identity_id {cmp} $17)))
+            WHERE {CURSOR}
             ORDER BY sort_key {dir}, tenant {dir}, identity_id {dir}
             LIMIT $18"
-        );
+            )
+        };
+        let cmp_sql = |text: String| text.replace("{cmp}", cmp);
+        let sql = cmp_sql(sql);
         let limit = q.limit.unwrap_or(50).clamp(1, 1000);
         let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let rank = q
@@ -401,5 +476,84 @@ mod tests {
             "{one:?}"
         );
         assert!(one.total >= 1);
+    }
+
+    #[test]
+    fn narrow_and_wide_plans_agree() {
+        let mut store = Store::open_in_memory().expect("store");
+        let now = 1_800_000_000_000_000;
+        store
+            .generate_synthetic(180, 300, 300, now)
+            .expect("synthetic");
+        let queries = [
+            InventoryQuery::default(),
+            InventoryQuery {
+                sort: InventorySort::Created,
+                descending: true,
+                ..Default::default()
+            },
+            InventoryQuery {
+                sort: InventorySort::Kind,
+                has_owner: Some(false),
+                ..Default::default()
+            },
+            InventoryQuery {
+                search: Some("svc-1".into()),
+                kind: Some("user".into()),
+                ..Default::default()
+            },
+        ];
+        for base in queries {
+            assert!(base.narrow());
+            let mut pages = [base.clone(), base.clone()];
+            for p in &mut pages {
+                p.limit = Some(25);
+            }
+            loop {
+                let narrow = store
+                    .inventory_page_with(&pages[0], now, true)
+                    .expect("narrow");
+                let wide = store
+                    .inventory_page_with(&pages[1], now, false)
+                    .expect("wide");
+                assert_eq!(narrow, wide, "{base:?}");
+                match narrow.next {
+                    Some(c) => {
+                        pages[0].after = Some(c.clone());
+                        pages[1].after = Some(c);
+                    }
+                    None => break,
+                }
+            }
+        }
+        // A credential id search finds its holder on both plans.
+        let holder = store
+            .inventory_page(
+                &InventoryQuery {
+                    sort: InventorySort::KeyAge,
+                    limit: Some(1000),
+                    ..Default::default()
+                },
+                now,
+            )
+            .expect("page")
+            .items
+            .into_iter()
+            .find(|i| i.active_keys > 0)
+            .expect("an identity with a key");
+        let detail = store
+            .identity_detail(Snapshot::Current, &holder.tenant, &holder.identity_id, now)
+            .expect("detail")
+            .expect("exists");
+        let key = detail.credentials[0].credential_id.clone();
+        let q = InventoryQuery {
+            search: Some(key),
+            ..Default::default()
+        };
+        for narrow in [true, false] {
+            let page = store.inventory_page_with(&q, now, narrow).expect("page");
+            assert_eq!(page.items.len(), 1);
+            assert_eq!(page.items[0].identity_id, holder.identity_id);
+        }
     }
 }
