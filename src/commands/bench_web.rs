@@ -1,6 +1,6 @@
 //! `nhiscope bench-web`: the dashboard under load. Serves the store on a loopback port in this
 //! process, signs a benchmark session in, and drives the inventory page and identity pages with
-//! 32 keep-alive connections, printing requests/s, p50 and p99 per page. Generate a large estate
+//! 32 keep-alive connections, printing requests/s, p50 and p99 per page kind. Generate a large estate
 //! first (`nhiscope bench rules` writes a synthetic one; `nhiscope evaluate` records findings).
 
 use std::path::Path;
@@ -52,12 +52,18 @@ pub fn run(args: &BenchWebArgs, store_path: &Path, rules: &RuleSet, now: i64) ->
         now + 86_400_000_000,
     )?;
     let enc = |s: &str| nhiscope_web::fmt::enc(s);
+    // Pages cut from the identities first (browse, search, owner filter) and pages that
+    // aggregate credentials and findings first (filters and sorts on them).
     let inventory: Vec<String> = vec![
         "/inventory".into(),
-        "/inventory?sort=last_used&dir=desc".into(),
         "/inventory?q=svc-4242".into(),
-        "/inventory?findings=yes&severity=high".into(),
         "/inventory?owner=no&kind=user".into(),
+        "/inventory?sort=created&dir=desc".into(),
+    ];
+    let aggregated: Vec<String> = vec![
+        "/inventory?sort=last_used&dir=desc".into(),
+        "/inventory?findings=yes&severity=high".into(),
+        "/inventory?key_age=over_365_days".into(),
     ];
     let identity: Vec<String> = sample
         .items
@@ -87,7 +93,11 @@ pub fn run(args: &BenchWebArgs, store_path: &Path, rules: &RuleSet, now: i64) ->
             args.connections,
             args.seconds
         );
-        for (name, paths) in [("inventory", &inventory), ("identity", &identity)] {
+        for (name, paths) in [
+            ("inventory", &inventory),
+            ("inv-aggr", &aggregated),
+            ("identity", &identity),
+        ] {
             if paths.is_empty() {
                 continue;
             }
