@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what the tests need (the moto venv),
+# The whole test suite on a fresh machine: installs what the tests need (the moto venv,
+# headless Chromium and its WebDriver),
 # then rustfmt, clippy and every test. Build output goes to ~/.cache/nhiscope/target so
 # repeated runs are incremental (a cold run works the same, only slower).
 set -euo pipefail
@@ -12,6 +13,14 @@ if ! "$VENV/bin/python" -c "import moto, boto3, cryptography, werkzeug, duckdb" 
   echo "==> installing moto[server] (and DuckDB's own client, to open our store file) into $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.5' boto3 cryptography duckdb
+fi
+# The dashboard's browser test drives Debian's headless Chromium over WebDriver.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "==> installing chromium and chromium-driver (browser tests)"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq chromium chromium-driver
 fi
 export NHISCOPE_TEST_PYTHON="$VENV/bin/python"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"

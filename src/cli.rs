@@ -66,6 +66,15 @@ pub enum Command {
     /// The chain behind an access key id, request id, identity or IP address, from ingested
     /// logs and the inventory: issuance -> assume/delegation chain -> actions -> resources.
     Trace(TraceArgs),
+    /// Serve the web dashboard over the store (binds 127.0.0.1:8080 by default).
+    Serve(crate::commands::serve::ServeArgs),
+    /// Dashboard accounts and API tokens.
+    User {
+        #[command(subcommand)]
+        action: crate::commands::user::UserAction,
+    },
+    /// The dashboard under load: inventory and identity pages, p50 / p99 latency.
+    BenchWeb(crate::commands::bench_web::BenchWebArgs),
     /// Benchmarks that print figures (not tests).
     Bench {
         #[command(subcommand)]
@@ -412,4 +421,13 @@ pub struct DemoArgs {
     /// Replace an earlier demo load in the store (otherwise a second load adds new snapshots).
     #[arg(long)]
     pub fresh: bool,
+    /// Serve the dashboard afterwards (the default when stdout is a terminal).
+    #[arg(long, conflicts_with = "no_serve")]
+    pub serve: bool,
+    /// Only load and print; do not serve the dashboard.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Dashboard address when serving.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "NHISCOPE_BIND")]
+    pub bind: String,
 }

@@ -1,6 +1,7 @@
 //! `nhiscope demo`: loads the bundled demo estate as two labelled snapshots and prints the
 //! inventory summary. The demo has its own source, so it never mixes with real scans.
 
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -88,6 +89,11 @@ pub fn run(
     )?;
     super::findings::print(&top, crate::cli::FindingFormat::Table, rules)?;
     let store_flag = format!("--store {}", store_path.display());
-    outln!("\nNext:\n  nhiscope {store_flag} inventory --search ci-deploy\n  nhiscope {store_flag} inventory --credentials --kind access_key\n  nhiscope {store_flag} scans diff {before} {after}\n  nhiscope {store_flag} findings --severity high\n  duckdb {}   # the store opens in the DuckDB CLI", store_path.display());
+    let serve = args.serve || (!args.no_serve && std::io::stdout().is_terminal());
+    if serve {
+        outln!("\nAlso try: nhiscope {store_flag} inventory --search ci-deploy   (after stopping the dashboard)");
+        return super::serve::serve(store, rules, &args.bind, None, now);
+    }
+    outln!("\nNext:\n  nhiscope {store_flag} serve   # the dashboard\n  nhiscope {store_flag} inventory --search ci-deploy\n  nhiscope {store_flag} inventory --credentials --kind access_key\n  nhiscope {store_flag} scans diff {before} {after}\n  nhiscope {store_flag} findings --severity high\n  duckdb {}   # the store opens in the DuckDB CLI", store_path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_ingest;
+pub(crate) mod bench_web;
 mod demo;
 mod evaluate;
 mod findings;
@@ -10,7 +11,9 @@ mod inventory;
 mod rules;
 mod scan;
 mod scans;
+pub(crate) mod serve;
 mod trace;
+pub(crate) mod user;
 
 use std::process::ExitCode;
 
@@ -63,6 +66,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Scans { action } => scans::run(action, &read()?),
         Command::Demo(args) => demo::run(&args, &store_path, &config, &rule_set()?, now),
+        Command::Serve(args) => serve::run(&args, &store_path, &rule_set()?, now),
+        Command::User { action } => user::run(&action, &store_path, now),
+        Command::BenchWeb(args) => bench_web::run(&args, &store_path, &rule_set()?, now),
     }
 }
 

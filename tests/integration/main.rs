@@ -4,6 +4,7 @@
 mod accuracy;
 mod aws_estate;
 mod aws_faults;
+mod browser;
 mod cli;
 mod conformance;
 mod findings;
@@ -14,3 +15,4 @@ mod multi_account;
 mod rules;
 mod snapshots;
 mod tidy;
+mod web;

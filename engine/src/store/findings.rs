@@ -149,7 +149,7 @@ fn insert_suppression(
 /// Findings with the suppression overlay at $1 (micros): `listed` has every findings column,
 /// `shown` (open, suppressed or resolved), `sid` (the suppression in force) and `rank`
 /// (severity, 0 info .. 4 critical).
-const LISTED: &str = "
+pub(crate) const LISTED: &str = "
     active AS (
         SELECT * FROM suppressions
         WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > make_timestamp($1::BIGINT))),

@@ -20,6 +20,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0002_findings.sql"),
     ),
     (
+        3,
+        "dashboard",
+        include_str!("../../migrations/0003_dashboard.sql"),
+    ),
+    (
         4,
         "events",
         include_str!("../../migrations/0004_events.sql"),

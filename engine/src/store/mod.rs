@@ -6,13 +6,19 @@
 //! - [`diff`]: what changed between two scans of one source.
 //! - [`findings`]: the finding lifecycle (open, resolved, suppressed) across evaluations.
 //! - [`events`]: normalised log events (ingest runs, dedupe, quarantine).
+//! - [`dashboard`], [`inventory_page`], [`identity`], [`auth`]: what the web dashboard reads
+//!   and writes (overview figures, keyset-paged inventory, one identity, accounts and audit).
 //!
 //! Writes go through DuckDB's Arrow appender, one transaction per collection, so a crash
 //! leaves earlier snapshots untouched and the interrupted scan visibly `running`.
 
+pub mod auth;
+pub mod dashboard;
 pub mod diff;
 pub mod events;
 pub mod findings;
+pub mod identity;
+pub mod inventory_page;
 pub mod migrations;
 pub mod query;
 pub mod scans;

@@ -20,13 +20,15 @@ pub enum Snapshot {
 }
 
 impl Snapshot {
-    fn as_of(self) -> Option<Micros> {
+    /// The as-of time bound to a query's `collections_at` (none for current and scan).
+    pub(crate) fn as_of(self) -> Option<Micros> {
         match self {
             Snapshot::AsOf(t) => Some(t),
             _ => None,
         }
     }
-    fn scan(self) -> Option<i64> {
+    /// The scan id bound to a query's `collections_at` (none for current and as-of).
+    pub(crate) fn scan(self) -> Option<i64> {
         match self {
             Snapshot::Scan(id) => Some(id),
             _ => None,

@@ -1,0 +1,126 @@
+//! `nhiscope bench-web`: the dashboard under load. Serves the store on a loopback port in this
+//! process, signs a benchmark session in, and drives the inventory page and identity pages with
+//! 32 keep-alive connections, printing requests/s, p50 and p99 per page kind. Generate a large estate
+//! first (`nhiscope bench rules` writes a synthetic one; `nhiscope evaluate` records findings).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use nhiscope_engine::rules::RuleSet;
+use nhiscope_engine::store::auth::Role;
+use nhiscope_engine::store::inventory_page::InventoryQuery;
+use nhiscope_engine::Store;
+
+/// `nhiscope bench-web` flags.
+#[derive(Debug, Args)]
+pub struct BenchWebArgs {
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Seconds per page kind.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+}
+
+pub fn run(args: &BenchWebArgs, store_path: &Path, rules: &RuleSet, now: i64) -> Result<ExitCode> {
+    let store =
+        Store::open(store_path).with_context(|| format!("store {}", store_path.display()))?;
+    let sample = store.inventory_page(
+        &InventoryQuery {
+            limit: Some(200),
+            sort: nhiscope_engine::store::inventory_page::InventorySort::LastUsed,
+            ..Default::default()
+        },
+        now,
+    )?;
+    let identities = sample.total;
+    let session = nhiscope_web::secret::new_token()?;
+    store.put_web_user(
+        "bench",
+        &nhiscope_web::secret::hash_password(&nhiscope_web::secret::new_token()?)?,
+        Role::Viewer,
+        now,
+    )?;
+    store.create_web_session(
+        &nhiscope_web::secret::digest(&session),
+        "bench",
+        now,
+        now + 86_400_000_000,
+    )?;
+    let enc = |s: &str| nhiscope_web::fmt::enc(s);
+    // Pages cut from the identities first (browse, search, owner filter) and pages that
+    // aggregate credentials and findings first (filters and sorts on them).
+    let inventory: Vec<String> = vec![
+        "/inventory".into(),
+        "/inventory?q=svc-4242".into(),
+        "/inventory?owner=no&kind=user".into(),
+        "/inventory?sort=created&dir=desc".into(),
+    ];
+    let aggregated: Vec<String> = vec![
+        "/inventory?sort=last_used&dir=desc".into(),
+        "/inventory?findings=yes&severity=high".into(),
+        "/inventory?key_age=over_365_days".into(),
+    ];
+    let identity: Vec<String> = sample
+        .items
+        .iter()
+        .map(|i| {
+            format!(
+                "/identity?tenant={}&id={}",
+                enc(&i.tenant),
+                enc(&i.identity_id)
+            )
+        })
+        .collect();
+    let runtime = super::runtime()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let clock: nhiscope_web::Clock = Arc::new(move || now);
+        let state = nhiscope_web::serve::state(store, rules.clone(), clock, false)?;
+        let server = tokio::spawn(nhiscope_web::serve::run(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        let cookie = format!("{}={session}", nhiscope_web::auth::SESSION_COOKIE);
+        outln!(
+            "{identities} identities; {} connections, {} s per page kind",
+            args.connections,
+            args.seconds
+        );
+        for (name, paths) in [
+            ("inventory", &inventory),
+            ("inv-aggr", &aggregated),
+            ("identity", &identity),
+        ] {
+            if paths.is_empty() {
+                continue;
+            }
+            let r = nhiscope_web::loadgen::run(
+                &base,
+                paths,
+                &cookie,
+                args.connections,
+                Duration::from_secs(args.seconds),
+            )
+            .await;
+            outln!(
+                "{name:<10} {:>8} requests {:>8.0} req/s  p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  errors {}",
+                r.requests,
+                r.per_second,
+                r.p50_ms,
+                r.p99_ms,
+                r.max_ms,
+                r.errors
+            );
+        }
+        server.abort();
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

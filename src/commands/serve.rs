@@ -1,0 +1,89 @@
+//! `nhiscope serve`: the dashboard over an existing store. The server owns the store
+//! read-write (DuckDB allows one writing process) and shares its connections between requests;
+//! on first start with no dashboard account it creates `admin` with a random password and
+//! prints it once.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use nhiscope_engine::rules::RuleSet;
+use nhiscope_engine::store::auth::Role;
+use nhiscope_engine::Store;
+
+/// `nhiscope serve` flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default; the dashboard maps every credential).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "NHISCOPE_BIND")]
+    pub bind: String,
+    /// Serve HTTPS with this certificate chain (PEM); cookies become Secure, HSTS is sent.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// Creates `admin` with a random password when the store has no dashboard account; returns
+/// the password to print once.
+pub fn ensure_admin(store: &Store, now: i64) -> Result<Option<String>> {
+    if store.web_user_count()? > 0 {
+        return Ok(None);
+    }
+    let password = nhiscope_web::secret::new_password()?;
+    let hash = nhiscope_web::secret::hash_password(&password)?;
+    store.put_web_user("admin", &hash, Role::Admin, now)?;
+    Ok(Some(password))
+}
+
+/// Serves `store` on `bind` (over TLS with `tls` = (certificate, key) PEM files) until the
+/// process is stopped.
+pub fn serve(
+    store: Store,
+    rules: &RuleSet,
+    bind: &str,
+    tls: Option<(&Path, &Path)>,
+    now: i64,
+) -> Result<ExitCode> {
+    let first_password = ensure_admin(&store, now)?;
+    let runtime = super::runtime()?;
+    runtime.block_on(async {
+        let listener =
+            std::net::TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
+        let addr = listener.local_addr()?;
+        let clock: nhiscope_web::Clock = Arc::new(super::now);
+        let state = nhiscope_web::serve::state(store, rules.clone(), clock, tls.is_some())?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        outln!("\nDashboard: {scheme}://{addr}/  (Ctrl-C stops it)");
+        match &first_password {
+            Some(pw) => outln!(
+                "Log in as admin with password {pw}\n  (shown once; change it with `nhiscope user add admin --role admin`)"
+            ),
+            None => outln!("Log in with your dashboard account (`nhiscope user add NAME --role admin|viewer`)."),
+        }
+        match tls {
+            Some((cert, key)) => nhiscope_web::serve::run_tls(listener, state, cert, key)
+                .await
+                .with_context(|| format!("TLS with {} and {}", cert.display(), key.display()))?,
+            None => {
+                listener.set_nonblocking(true)?;
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                nhiscope_web::serve::run(listener, state, std::future::pending())
+                    .await
+                    .context("dashboard server")?
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(args: &ServeArgs, store_path: &Path, rules: &RuleSet, now: i64) -> Result<ExitCode> {
+    let store =
+        Store::open(store_path).with_context(|| format!("store {}", store_path.display()))?;
+    let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
+    serve(store, rules, &args.bind, tls, now)
+}
