@@ -196,18 +196,7 @@ async fn credential(
             _ => break,
         }
     }
-    actions(
-        a,
-        "SELECT action, coalesce(target, '-'), count(*), CAST(min(event_time) AS VARCHAR),
-                CAST(max(event_time) AS VARCHAR), min(raw_ref), min(identity_id),
-                array_to_string(array_agg(DISTINCT source_format), ',')
-         FROM event_identities WHERE credential_id = $1
-         GROUP BY action, coalesce(target, '-') ORDER BY count(*) DESC, action LIMIT 25",
-        id,
-        depth + 1,
-        steps,
-    )
-    .await?;
+    actions(a, ActedBy::Credential, id, depth + 1, steps).await?;
     // Sessions this credential minted, and what they did.
     let minted = rows(
         a,
@@ -225,32 +214,46 @@ async fn credential(
             evidence: r.get(4).cloned().flatten(),
         });
         if depth < 3 {
-            actions(
-                a,
-                "SELECT action, coalesce(target, '-'), count(*), CAST(min(event_time) AS VARCHAR),
-                        CAST(max(event_time) AS VARCHAR), min(raw_ref), min(identity_id),
-                        array_to_string(array_agg(DISTINCT source_format), ',')
-                 FROM event_identities WHERE credential_id = $1
-                 GROUP BY action, coalesce(target, '-') ORDER BY count(*) DESC, action LIMIT 25",
-                &session,
-                depth + 2,
-                steps,
-            )
-            .await?;
+            actions(a, ActedBy::Credential, &session, depth + 2, steps).await?;
         }
     }
     Ok(())
 }
 
+/// What action groups are keyed by: a closed set of `event_identities` columns.
+#[derive(Debug, Clone, Copy)]
+enum ActedBy {
+    Credential,
+    Identity,
+}
+
+impl ActedBy {
+    fn column(self) -> &'static str {
+        match self {
+            ActedBy::Credential => "credential_id",
+            ActedBy::Identity => "identity_id",
+        }
+    }
+}
+
 /// Action groups: `action target ×n first..last [identity] (formats)`.
 async fn actions(
     a: &Analysis,
-    sql: &str,
+    by: ActedBy,
     subject: &str,
     depth: usize,
     steps: &mut Vec<Step>,
 ) -> Result<(), AnalysisError> {
-    for r in rows(a, sql, subject).await?.into_iter().take(MAX_ACTIONS) {
+    // The column comes from a closed set; the subject is a bound parameter.
+    let sql = format!(
+        "SELECT action, coalesce(target, '-'), count(*), CAST(min(event_time) AS VARCHAR),
+                CAST(max(event_time) AS VARCHAR), min(raw_ref), min(identity_id),
+                array_to_string(array_agg(DISTINCT source_format), ',')
+         FROM event_identities WHERE {} = $1
+         GROUP BY action, coalesce(target, '-') ORDER BY count(*) DESC, action LIMIT 25",
+        by.column()
+    );
+    for r in rows(a, &sql, subject).await?.into_iter().take(MAX_ACTIONS) {
         steps.push(Step {
             depth,
             kind: "action".into(),
@@ -374,18 +377,7 @@ async fn identity(
             evidence: None,
         });
     }
-    actions(
-        a,
-        "SELECT action, coalesce(target, '-'), count(*), CAST(min(event_time) AS VARCHAR),
-                CAST(max(event_time) AS VARCHAR), min(raw_ref), min(identity_id),
-                array_to_string(array_agg(DISTINCT source_format), ',')
-         FROM event_identities WHERE identity_id = $1
-         GROUP BY action, coalesce(target, '-') ORDER BY count(*) DESC, action LIMIT 25",
-        id,
-        depth + 1,
-        steps,
-    )
-    .await
+    actions(a, ActedBy::Identity, id, depth + 1, steps).await
 }
 
 /// Owner candidates of an identity (tags, team groups, creators from issuance logs).
