@@ -24,11 +24,19 @@ pub struct BenchWebArgs {
     /// Seconds per page kind.
     #[arg(long, default_value_t = 20)]
     pub seconds: u64,
+    /// Cap the store's memory (e.g. 4GB), as `serve --memory-limit` does.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
 }
 
 pub fn run(args: &BenchWebArgs, store_path: &Path, rules: &RuleSet, now: i64) -> Result<ExitCode> {
     let store =
         Store::open(store_path).with_context(|| format!("store {}", store_path.display()))?;
+    if let Some(limit) = &args.memory_limit {
+        store
+            .set_memory_limit(limit)
+            .with_context(|| format!("--memory-limit {limit}"))?;
+    }
     let sample = store.inventory_page(
         &InventoryQuery {
             limit: Some(200),

@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, requires = "tls_cert", value_name = "PEM")]
     pub tls_key: Option<PathBuf>,
+    /// Cap the store's memory (e.g. 4GB): a page that needs more fails with an error instead
+    /// of growing the process (DuckDB's default is 80% of RAM, shared by every request).
+    #[arg(long, value_name = "SIZE", env = "NHISCOPE_MEMORY_LIMIT")]
+    pub memory_limit: Option<String>,
 }
 
 /// Creates `admin` with a random password when the store has no dashboard account; returns
@@ -84,6 +88,11 @@ pub fn serve(
 pub fn run(args: &ServeArgs, store_path: &Path, rules: &RuleSet, now: i64) -> Result<ExitCode> {
     let store =
         Store::open(store_path).with_context(|| format!("store {}", store_path.display()))?;
+    if let Some(limit) = &args.memory_limit {
+        store
+            .set_memory_limit(limit)
+            .with_context(|| format!("--memory-limit {limit}"))?;
+    }
     let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
     serve(store, rules, &args.bind, tls, now)
 }

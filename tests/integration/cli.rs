@@ -132,6 +132,18 @@ fn bad_configuration_and_arguments_are_named() {
         harness::stderr(&out)
     );
 
+    // A malformed memory cap stops `serve` before it binds, naming the flag.
+    let out = harness::nhiscope(
+        &dir.path().join("served.duckdb"),
+        &["serve", "--bind", "127.0.0.1:0", "--memory-limit", "lots"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        harness::stderr(&out).contains("--memory-limit lots"),
+        "{}",
+        harness::stderr(&out)
+    );
+
     let out = harness::nhiscope(&store, &["scans", "show", "42"]);
     assert!(
         harness::stderr(&out).contains("no store at"),
