@@ -9,7 +9,6 @@ use anyhow::Result;
 use nhiscope_engine::analysis::Analysis;
 use nhiscope_engine::rules::RuleSet;
 use nhiscope_engine::store::{ScanStatus, Snapshot};
-use nhiscope_engine::Store;
 
 use crate::cli::BenchAction;
 
@@ -42,10 +41,7 @@ pub fn run(
         .filter(|r| only.as_deref().is_none_or(|o| r.id.contains(o)))
         .cloned()
         .collect();
-    let mut store = Store::open(store_path)?;
-    if let Some(limit) = &memory_limit {
-        store.set_memory_limit(limit)?;
-    }
+    let mut store = super::open_store(store_path, memory_limit.as_deref())?;
     let existing = store
         .scans(Some("synthetic:100000000001"), 1)?
         .into_iter()

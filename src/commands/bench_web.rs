@@ -8,12 +8,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use nhiscope_engine::rules::RuleSet;
 use nhiscope_engine::store::auth::Role;
 use nhiscope_engine::store::inventory_page::InventoryQuery;
-use nhiscope_engine::Store;
 
 /// `nhiscope bench-web` flags.
 #[derive(Debug, Args)]
@@ -30,13 +29,7 @@ pub struct BenchWebArgs {
 }
 
 pub fn run(args: &BenchWebArgs, store_path: &Path, rules: &RuleSet, now: i64) -> Result<ExitCode> {
-    let store =
-        Store::open(store_path).with_context(|| format!("store {}", store_path.display()))?;
-    if let Some(limit) = &args.memory_limit {
-        store
-            .set_memory_limit(limit)
-            .with_context(|| format!("--memory-limit {limit}"))?;
-    }
+    let store = super::open_store(store_path, args.memory_limit.as_deref())?;
     let sample = store.inventory_page(
         &InventoryQuery {
             limit: Some(200),

@@ -29,6 +29,18 @@ pub const EXIT_PARTIAL: u8 = 2;
 /// Exit code when `--fail-on` finds an open finding at or above the threshold.
 pub const EXIT_FINDINGS: u8 = 3;
 
+/// Opens (creating or migrating) the store at `path`, with DuckDB's memory capped at `limit`
+/// when one is given (`--memory-limit`); errors name the store or the flag.
+pub(crate) fn open_store(path: &std::path::Path, limit: Option<&str>) -> Result<Store> {
+    let store = Store::open(path).with_context(|| format!("store {}", path.display()))?;
+    if let Some(limit) = limit {
+        store
+            .set_memory_limit(limit)
+            .with_context(|| format!("--memory-limit {limit}"))?;
+    }
+    Ok(store)
+}
+
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     let store_path = config.store_path(cli.store.as_deref());

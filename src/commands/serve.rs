@@ -86,13 +86,7 @@ pub fn serve(
 }
 
 pub fn run(args: &ServeArgs, store_path: &Path, rules: &RuleSet, now: i64) -> Result<ExitCode> {
-    let store =
-        Store::open(store_path).with_context(|| format!("store {}", store_path.display()))?;
-    if let Some(limit) = &args.memory_limit {
-        store
-            .set_memory_limit(limit)
-            .with_context(|| format!("--memory-limit {limit}"))?;
-    }
+    let store = super::open_store(store_path, args.memory_limit.as_deref())?;
     let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
     serve(store, rules, &args.bind, tls, now)
 }

@@ -152,36 +152,31 @@ fn deliver_line(v: Value, line: u64, sink: &mut dyn RecordSink) {
             match key {
                 Some(k) => {
                     if let Some(Value::Array(items)) = o.remove(*k) {
-                        for (i, item) in items.into_iter().enumerate() {
-                            sink.record(
-                                RecordAt {
-                                    line,
-                                    index: Some(i as u64),
-                                },
-                                merge_row(item),
-                            );
-                        }
+                        emit_items(sink, line, items);
                     }
                 }
                 None => sink.record(RecordAt { line, index: None }, Value::Object(o)),
             }
         }
-        Value::Array(items) => {
-            for (i, item) in items.into_iter().enumerate() {
-                sink.record(
-                    RecordAt {
-                        line,
-                        index: Some(i as u64),
-                    },
-                    merge_row(item),
-                );
-            }
-        }
+        Value::Array(items) => emit_items(sink, line, items),
         other => sink.record(RecordAt { line, index: None }, other),
     }
 }
 
 /// CloudTrail Lake result rows are arrays of one-key objects: merge them into one object.
+/// Delivers the elements of an array found on `line`, each with its index.
+fn emit_items(sink: &mut dyn RecordSink, line: u64, items: Vec<Value>) {
+    for (i, item) in items.into_iter().enumerate() {
+        sink.record(
+            RecordAt {
+                line,
+                index: Some(i as u64),
+            },
+            merge_row(item),
+        );
+    }
+}
+
 fn merge_row(v: Value) -> Value {
     match v {
         Value::Array(cells) if !cells.is_empty() && cells.iter().all(Value::is_object) => {
