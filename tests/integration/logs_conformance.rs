@@ -340,3 +340,76 @@ fn graph_directory_audit_example() {
     assert_eq!(e.outcome, "success");
     assert_eq!(e.event_time, t("2018-01-09T21:20:02.721537Z"));
 }
+
+/// Every record of every JSON sample in `../shared/data` and `tests/fixtures/logs` (and the
+/// `event` inside Panther's test cases), read through the typed fast path and through the
+/// general `Value` path: the two give the same event or the same rejection. Also checks the fast
+/// path actually took the CloudTrail records (it would pass vacuously otherwise).
+#[test]
+fn fast_and_general_paths_agree_on_every_sample() {
+    use nhiscope_scanners::logs::ingest::normalise_text;
+    use nhiscope_scanners::logs::reader::{merge_row, read_records, RecordAt, RecordSink};
+
+    #[derive(Default)]
+    struct Texts(Vec<String>);
+    impl RecordSink for Texts {
+        fn record(&mut self, _: RecordAt, record: Value) {
+            self.0.push(record.to_string());
+        }
+        fn raw(&mut self, _: RecordAt, text: &str) {
+            self.0.push(text.to_string());
+        }
+        fn malformed(&mut self, _: u64, _: String) {}
+    }
+
+    let roots = [
+        crate::harness::repo().join("../shared/data"),
+        crate::harness::repo().join("tests/fixtures/logs"),
+    ];
+    let mut files = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> = roots.to_vec();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "json" || e == "jsonl" || e == "ndjson")
+            {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let (mut compared, mut cloudtrail) = (0, 0);
+    for path in &files {
+        let mut texts = Texts::default();
+        let file = std::fs::File::open(path).expect("open");
+        read_records(Box::new(std::io::BufReader::new(file)), &mut texts).expect("read");
+        let mut all = texts.0.clone();
+        for t in &texts.0 {
+            if let Ok(v) = serde_json::from_str::<Value>(t) {
+                if v["event"].is_object() {
+                    all.push(v["event"].to_string());
+                }
+            }
+        }
+        for text in all {
+            let fast = normalise_text(&text, None);
+            let general = serde_json::from_str::<Value>(&text)
+                .map_err(|e| (None, format!("invalid JSON: {e}")))
+                .and_then(|v| normalise(merge_row(v), None));
+            assert_eq!(fast, general, "{}: {text}", path.display());
+            compared += 1;
+            if nhiscope_scanners::logs::cloudtrail::parse_text(&text).is_some() {
+                cloudtrail += 1;
+            }
+        }
+    }
+    assert!(compared > 1000, "only {compared} records compared");
+    assert!(
+        cloudtrail > 100,
+        "only {cloudtrail} CloudTrail records took the fast path"
+    );
+}

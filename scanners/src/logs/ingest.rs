@@ -22,8 +22,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::input::Input;
-use super::reader::{read_records, RecordAt, RecordSink};
-use super::{detect, unwrap_envelope, Format};
+use super::reader::{self, read_records, RecordAt, RecordSink};
+use super::{cloudtrail, detect, unwrap_envelope, Format};
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -373,20 +373,27 @@ impl Parsing {
     }
 }
 
-impl RecordSink for Parsing {
-    fn record(&mut self, at: RecordAt, record: Value) {
+impl Parsing {
+    /// Counts one record and reports progress now and then; false when nothing more is to be
+    /// parsed.
+    fn tick(&mut self) -> bool {
         if self.hung_up {
-            return;
+            return false;
         }
         self.records += 1;
         if self.records.is_multiple_of(4096) {
             let (bytes, records) = (self.bytes.load(Ordering::Relaxed), self.records);
             self.send(Msg::Progress { bytes, records });
         }
-        match normalise(record, self.forced) {
+        true
+    }
+
+    /// One record's outcome into the batch or the quarantine.
+    fn accept(&mut self, at: RecordAt, outcome: Normalised) {
+        match outcome {
             Ok((format, mut event)) => {
                 let name = format.name();
-                self.counts.entry(name.to_string()).or_default().read += 1;
+                count(&mut self.counts, name).read += 1;
                 event.raw_ref = format!("{}:{at}", self.file);
                 if event.tenant.is_empty() {
                     if let Some(t) = &self.default_tenant {
@@ -394,12 +401,36 @@ impl RecordSink for Parsing {
                     }
                 }
                 self.builder.push(&event);
-                *self.per_format.entry(name.to_string()).or_default() += 1;
+                *count(&mut self.per_format, name) += 1;
                 if self.builder.len() >= self.batch_rows {
                     self.send_batch();
                 }
             }
             Err((format, reason)) => self.reject(at.line, format.map(Format::name), reason),
+        }
+    }
+}
+
+/// The entry of `name`, without allocating its key when it is there.
+fn count<'m, V: Default>(map: &'m mut BTreeMap<String, V>, name: &str) -> &'m mut V {
+    if !map.contains_key(name) {
+        map.insert(name.to_string(), V::default());
+    }
+    map.get_mut(name).expect("inserted above")
+}
+
+impl RecordSink for Parsing {
+    fn record(&mut self, at: RecordAt, record: Value) {
+        if self.tick() {
+            let outcome = normalise(record, self.forced);
+            self.accept(at, outcome);
+        }
+    }
+
+    fn raw(&mut self, at: RecordAt, text: &str) {
+        if self.tick() {
+            let outcome = normalise_text(text, self.forced);
+            self.accept(at, outcome);
         }
     }
 
@@ -410,11 +441,28 @@ impl RecordSink for Parsing {
     }
 }
 
+/// A record's format and event, or its format (when known) and why it was not normalised.
+pub type Normalised = Result<(Format, EventRow), (Option<Format>, String)>;
+
+/// One record given as JSON text: CloudTrail records take the typed fast path
+/// ([`cloudtrail::parse_text`]), everything else (and any record it declines) the general one,
+/// through a `Value`. Text that is not JSON is reported as such.
+pub fn normalise_text(text: &str, forced: Option<Format>) -> Normalised {
+    if matches!(forced, None | Some(Format::CloudTrail)) {
+        if let Some(outcome) = cloudtrail::parse_text(text) {
+            return outcome
+                .map(|e| (Format::CloudTrail, e))
+                .map_err(|r| (Some(Format::CloudTrail), format!("cloudtrail: {}", r.0)));
+        }
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => normalise(reader::merge_row(v), forced),
+        Err(e) => Err((None, format!("invalid JSON: {e}"))),
+    }
+}
+
 /// One record → its format and event, or the format (when known) and why not.
-pub fn normalise(
-    record: Value,
-    forced: Option<Format>,
-) -> Result<(Format, EventRow), (Option<Format>, String)> {
+pub fn normalise(record: Value, forced: Option<Format>) -> Normalised {
     let record = unwrap_envelope(record).map_err(|r| (None, r.0))?;
     let Some(format) = forced.or_else(|| detect(&record)) else {
         let keys: Vec<&str> = record
@@ -455,6 +503,15 @@ pub fn parse_all(
     impl RecordSink for Collect<'_> {
         fn record(&mut self, at: RecordAt, record: Value) {
             match normalise(record, self.forced) {
+                Ok((_, mut e)) => {
+                    e.raw_ref = format!("{}:{at}", self.name);
+                    self.events.push(e);
+                }
+                Err((_, reason)) => self.rejected.push((at.line, reason)),
+            }
+        }
+        fn raw(&mut self, at: RecordAt, text: &str) {
+            match normalise_text(text, self.forced) {
                 Ok((_, mut e)) => {
                     e.raw_ref = format!("{}:{at}", self.name);
                     self.events.push(e);

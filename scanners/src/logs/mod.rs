@@ -31,6 +31,7 @@ pub mod github_audit;
 pub mod ingest;
 pub mod input;
 pub mod k8s_audit;
+pub mod lenient;
 pub mod reader;
 pub mod robustness;
 

@@ -18,11 +18,21 @@ use std::fmt;
 use std::io::{self, BufRead, Cursor, Read};
 use std::rc::Rc;
 
-use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// Array keys of the wrapper objects records travel in.
 pub const WRAPPER_KEYS: &[&str] = &["Records", "records", "value", "Events", "QueryResultRows"];
+
+/// [`WRAPPER_KEYS`] as they appear in the text (a cheap test before reading a line's keys).
+const WRAPPER_KEY_TEXTS: &[&str] = &[
+    "\"Records\"",
+    "\"records\"",
+    "\"value\"",
+    "\"Events\"",
+    "\"QueryResultRows\"",
+];
 
 /// A first line longer than this is streamed as a document instead of parsed as one line.
 pub const LINE_MODE_LIMIT: u64 = 16 * 1024 * 1024;
@@ -47,6 +57,15 @@ impl fmt::Display for RecordAt {
 /// Receives the records of an input.
 pub trait RecordSink {
     fn record(&mut self, at: RecordAt, record: Value);
+    /// A record as its JSON text, not yet checked: a sink reports text that is not JSON with
+    /// [`RecordSink::malformed`]. Sinks with a fast path for some formats read the text
+    /// directly; the default builds the `Value`.
+    fn raw(&mut self, at: RecordAt, text: &str) {
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) => self.record(at, merge_row(v)),
+            Err(e) => self.malformed(at.line, format!("invalid JSON: {e}")),
+        }
+    }
     /// A line or document that is not JSON.
     fn malformed(&mut self, line: u64, reason: String);
 }
@@ -99,9 +118,9 @@ pub fn read_records_limited(
     (&mut input).take(line_limit).read_until(b'\n', &mut line)?;
     let complete_line = line.ends_with(b"\n") || (line.len() as u64) < line_limit;
     if complete_line {
-        match serde_json::from_slice::<Value>(&line) {
-            Ok(v) => {
-                deliver_line(v, 1, sink);
+        match serde_json::from_slice::<IgnoredAny>(&line) {
+            Ok(_) => {
+                deliver_text(&line, 1, sink);
                 return read_lines(input, 1, sink);
             }
             Err(e) if e.is_eof() && line.ends_with(b"\n") => {} // a multi-line document
@@ -135,10 +154,86 @@ fn read_lines(
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Value>(&buf) {
-            Ok(v) => deliver_line(v, n, sink),
-            Err(e) => sink.malformed(n, format!("invalid JSON: {e}")),
+        deliver_text(&buf, n, sink);
+    }
+}
+
+/// One NDJSON line as text: a record goes to the sink as text, a wrapper's elements each as
+/// their own text, and what is not a JSON object (an array of records, a bare value) through
+/// a `Value`.
+fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
+    let text = match std::str::from_utf8(buf) {
+        Ok(t) => t.trim_end(),
+        Err(_) => {
+            // Not UTF-8: serde_json's own error names the position.
+            match serde_json::from_slice::<Value>(buf) {
+                Ok(v) => deliver_line(v, line, sink),
+                Err(e) => sink.malformed(line, format!("invalid JSON: {e}")),
+            }
+            return;
         }
+    };
+    if !text.trim_start().starts_with('{') {
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) => deliver_line(v, line, sink),
+            Err(e) => sink.malformed(line, format!("invalid JSON: {e}")),
+        }
+        return;
+    }
+    let maybe_wrapper = WRAPPER_KEY_TEXTS
+        .iter()
+        .any(|k| memchr::memmem::find(text.as_bytes(), k.as_bytes()).is_some());
+    if !maybe_wrapper {
+        // The sink's parse checks the text (and reports it when it is not JSON).
+        sink.raw(RecordAt { line, index: None }, text);
+        return;
+    }
+    match serde_json::from_str::<Fields>(text) {
+        Ok(Fields(entries)) => {
+            let wrapped = WRAPPER_KEYS.iter().find_map(|k| {
+                entries
+                    .iter()
+                    .find(|(key, v)| key == k && v.get().starts_with('['))
+                    .map(|(_, v)| *v)
+            });
+            match wrapped.map(|v| serde_json::from_str::<Vec<&RawValue>>(v.get())) {
+                Some(Ok(items)) => {
+                    for (i, item) in items.into_iter().enumerate() {
+                        let at = RecordAt {
+                            line,
+                            index: Some(i as u64),
+                        };
+                        sink.raw(at, item.get());
+                    }
+                }
+                Some(Err(e)) => sink.malformed(line, format!("invalid JSON: {e}")),
+                None => sink.raw(RecordAt { line, index: None }, text),
+            }
+        }
+        Err(e) => sink.malformed(line, format!("invalid JSON: {e}")),
+    }
+}
+
+/// The top-level entries of a JSON object, each value as its raw text.
+struct Fields<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fields<'a>, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Fields<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'a>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    out.push((k, map.next_value::<&'a RawValue>()?));
+                }
+                Ok(Fields(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 
@@ -163,7 +258,6 @@ fn deliver_line(v: Value, line: u64, sink: &mut dyn RecordSink) {
     }
 }
 
-/// CloudTrail Lake result rows are arrays of one-key objects: merge them into one object.
 /// Delivers the elements of an array found on `line`, each with its index.
 fn emit_items(sink: &mut dyn RecordSink, line: u64, items: Vec<Value>) {
     for (i, item) in items.into_iter().enumerate() {
@@ -177,7 +271,8 @@ fn emit_items(sink: &mut dyn RecordSink, line: u64, items: Vec<Value>) {
     }
 }
 
-fn merge_row(v: Value) -> Value {
+/// CloudTrail Lake result rows are arrays of one-key objects: merge them into one object.
+pub fn merge_row(v: Value) -> Value {
     match v {
         Value::Array(cells) if !cells.is_empty() && cells.iter().all(Value::is_object) => {
             let mut out = Map::new();
@@ -305,12 +400,12 @@ fn stream<'de, A: SeqAccess<'de>>(
     lines: &Rc<Cell<u64>>,
 ) -> Result<(), A::Error> {
     let mut i = 0u64;
-    while let Some(v) = seq.next_element::<Value>()? {
+    while let Some(v) = seq.next_element::<Box<RawValue>>()? {
         let at = RecordAt {
             line: lines.get() + 1,
             index: Some(i),
         };
-        sink.record(at, merge_row(v));
+        sink.raw(at, v.get());
         i += 1;
     }
     Ok(())
@@ -389,6 +484,12 @@ mod tests {
         let input: Box<dyn BufRead + Send> = Box::new(Cursor::new(text.as_bytes().to_vec()));
         read_records(input, &mut c).expect("read");
         c
+    }
+
+    #[test]
+    fn wrapper_key_texts_are_the_wrapper_keys() {
+        let quoted: Vec<String> = WRAPPER_KEYS.iter().map(|k| format!("\"{k}\"")).collect();
+        assert_eq!(quoted, WRAPPER_KEY_TEXTS);
     }
 
     #[test]
