@@ -46,10 +46,7 @@ impl LogParser for CloudTrail {
 /// format, an envelope, no `eventID`, duplicate keys): the caller then takes the general
 /// path, which gives the same event for everything this one accepts.
 pub fn parse_text(text: &str) -> Option<Result<EventRow, Reject>> {
-    let finder = memchr::memmem::Finder::new(b"\"eventName\"");
-    if finder.find(text.as_bytes()).is_none() {
-        return None;
-    }
+    memchr::memmem::find(text.as_bytes(), b"\"eventName\"")?;
     let record: Record<'_> = serde_json::from_str(text).ok()?;
     let plain = record.event_name.is_some()
         && (record.event_version.is_some() || record.event_source.is_some())
