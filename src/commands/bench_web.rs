@@ -29,7 +29,10 @@ pub struct BenchWebArgs {
 }
 
 pub fn run(args: &BenchWebArgs, store_path: &Path, rules: &RuleSet, now: i64) -> Result<ExitCode> {
-    let store = super::open_store(store_path, args.memory_limit.as_deref())?;
+    let mut store = super::open_store(store_path, args.memory_limit.as_deref())?;
+    if store.ensure_identity_summary(now)? {
+        outln!("rebuilt the identity summary");
+    }
     let sample = store.inventory_page(
         &InventoryQuery {
             limit: Some(200),

@@ -46,13 +46,14 @@ pub fn ensure_admin(store: &Store, now: i64) -> Result<Option<String>> {
 /// Serves `store` on `bind` (over TLS with `tls` = (certificate, key) PEM files) until the
 /// process is stopped.
 pub fn serve(
-    store: Store,
+    mut store: Store,
     rules: &RuleSet,
     bind: &str,
     tls: Option<(&Path, &Path)>,
     now: i64,
 ) -> Result<ExitCode> {
     let first_password = ensure_admin(&store, now)?;
+    store.ensure_identity_summary(now)?;
     let runtime = super::runtime()?;
     runtime.block_on(async {
         let listener =
