@@ -29,8 +29,10 @@ CREATE TABLE identity_summary (
 
 -- Where the identity page's rows are: row ids in the model tables (of the current snapshot,
 -- or of every scan for its history), with their counts checked on read (a row id list that no
--- longer matches is ignored).
+-- longer matches is ignored). Stored in `key_hash` order: DuckDB's zone maps keep only a short
+-- prefix of a string, too short to tell ARNs apart, so lookups go by the hash.
 CREATE TABLE identity_rows (
+    key_hash UBIGINT NOT NULL,         -- hash(tenant, identity_id)
     tenant VARCHAR NOT NULL,
     identity_id VARCHAR NOT NULL,
     identity_rowids BIGINT[],
@@ -43,8 +45,9 @@ CREATE TABLE identity_rows (
     finding_rowids BIGINT[]
 );
 
--- Credential id to holder, ordered by credential id (access-key-id search).
+-- Credential id to holder, in `id_hash` order (access-key-id search).
 CREATE TABLE credential_lookup (
+    id_hash UBIGINT NOT NULL,          -- hash(credential_id)
     credential_id VARCHAR NOT NULL,
     tenant VARCHAR NOT NULL,
     identity_id VARCHAR NOT NULL

@@ -237,7 +237,8 @@ impl Store {
             .query_row(
                 "SELECT identity_rowids, history_identity_rowids, history_credential_rowids,
                         credential_rowids, grant_rowids, trust_rowids, ownership_rowids, finding_rowids
-                 FROM identity_rows WHERE tenant = $1 AND identity_id = $2",
+                 FROM identity_rows
+                 WHERE key_hash = hash($1::VARCHAR, $2::VARCHAR) AND tenant = $1 AND identity_id = $2",
                 params![tenant, identity_id],
                 |r| {
                     Ok(RowHints {
@@ -523,16 +524,22 @@ impl Store {
              FROM s ORDER BY s.at, s.scan_id";
         let text = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         let read = |hinted: bool| -> Result<Vec<(i64, i64, bool, Vec<String>, usize, usize)>> {
-            let cond = |n: usize| {
-                if hinted {
+            // No rows listed: nothing to read (the parameter stays referenced, as DuckDB
+            // wants every bound parameter used).
+            let cond = |n: usize, ids: Option<&[i64]>| match ids {
+                Some([]) => format!("AND FALSE AND ${n}::VARCHAR IS NULL"),
+                Some(_) => {
                     format!("AND t.rowid = ANY(string_split(nullif(${n}, ''), ',')::BIGINT[])")
-                } else {
-                    String::new()
                 }
+                None => String::new(),
+            };
+            let (hi, hc) = match (hinted, hints) {
+                (true, Some((i, c))) => (Some(i), Some(c)),
+                _ => (None, None),
             };
             let sql = sql
-                .replace("{hint_i}", &cond(4))
-                .replace("{hint_c}", &cond(5));
+                .replace("{hint_i}", &cond(4, hi))
+                .replace("{hint_c}", &cond(5, hc));
             let mut stmt = self.conn().prepare(&sql)?;
             let map = |r: &duckdb::Row<'_>| {
                 Ok((

@@ -59,13 +59,15 @@ impl Filters {
             let like = format!("%{search}%");
             f.push(
                 "(s.name ILIKE ? OR s.identity_id ILIKE ? OR s.unique_id ILIKE ? OR s.owners ILIKE ?
-                  OR EXISTS (SELECT 1 FROM credential_lookup l WHERE l.credential_id = ?
-                             AND l.tenant = s.tenant AND l.identity_id = s.identity_id))",
+                  OR EXISTS (SELECT 1 FROM credential_lookup l
+                             WHERE l.id_hash = hash(?::VARCHAR) AND l.credential_id = ?
+                               AND l.tenant = s.tenant AND l.identity_id = s.identity_id))",
                 vec![
                     Box::new(like.clone()),
                     Box::new(like.clone()),
                     Box::new(like.clone()),
                     Box::new(like),
+                    Box::new(search.to_string()),
                     Box::new(search.to_string()),
                 ],
             );
@@ -140,20 +142,43 @@ impl Store {
         };
         let limit = q.limit.unwrap_or(50).clamp(1, 1000);
         let filters = Filters::of(q, now);
-        let from = match &q.after {
+        let mut from = match &q.after {
             None => None,
             Some(c) => Some(self.summary_position(q, c, build)?),
         };
+        // Unfiltered, positions are 1..=identities: the page is a range of them, which DuckDB
+        // finds with a filter instead of sorting every row.
+        let (upto_cmp, upto) = if q.descending {
+            (
+                ">=",
+                from.unwrap_or(build.identities + 1) - limit as i64 - 1,
+            )
+        } else {
+            ("<=", from.unwrap_or(0) + limit as i64 + 1)
+        };
+        let range = filters.sql.is_empty();
+        if range && from.is_none() {
+            from = Some(if q.descending {
+                build.identities + 1
+            } else {
+                0
+            });
+        }
         let where_sql = filters.where_sql();
         let sql = format!(
             "SELECT provider, tenant, kind, name, identity_id, created, last_used, active_keys,
                     oldest_key, owners, open_findings, max_rank, {key} AS sort_key, pos
              FROM (SELECT s.*, s.{pos} AS pos FROM identity_summary s
-                   WHERE {where_sql} {after}
+                   WHERE {where_sql} {after} {upto}
                    ORDER BY s.{pos} {dir} LIMIT ?)
              ORDER BY pos {dir}",
             after = if from.is_some() {
                 format!("AND s.{pos} {cmp} ?")
+            } else {
+                String::new()
+            },
+            upto = if range {
+                format!("AND s.{pos} {upto_cmp} ?")
             } else {
                 String::new()
             }
@@ -162,6 +187,9 @@ impl Store {
         let (from_value, limit_value) = (from.unwrap_or(0), (limit + 1) as i64);
         if from.is_some() {
             values.push(&from_value);
+        }
+        if range {
+            values.push(&upto);
         }
         values.push(&limit_value);
         let mut stmt = self.conn().prepare(&sql)?;

@@ -108,18 +108,19 @@ f AS (SELECT tenant, key AS identity_id, list(DISTINCT rid) AS r FROM (
         SELECT tenant, identity_id AS key, rowid AS rid FROM findings WHERE identity_id IS NOT NULL
         UNION ALL
         SELECT tenant, resource, rowid FROM findings) GROUP BY ALL)
-SELECT ids.tenant, ids.identity_id, i.r, hi.r, hc.r, c.r, g.r, tr.r, o.r, f.r
+SELECT hash(ids.tenant, ids.identity_id) AS key_hash, ids.tenant, ids.identity_id,
+       i.r, hi.r, hc.r, c.r, g.r, tr.r, o.r, f.r
 FROM ids LEFT JOIN i USING (tenant, identity_id) LEFT JOIN hi USING (tenant, identity_id)
      LEFT JOIN hc USING (tenant, identity_id) LEFT JOIN c USING (tenant, identity_id)
      LEFT JOIN g USING (tenant, identity_id)
      LEFT JOIN tr USING (tenant, identity_id) LEFT JOIN o USING (tenant, identity_id)
      LEFT JOIN f USING (tenant, identity_id)
-ORDER BY ids.tenant, ids.identity_id;
+ORDER BY key_hash;
 INSERT INTO credential_lookup
-SELECT credential_id, tenant, identity_id FROM credentials t SEMI JOIN summary_sel s
-  ON t.scan_id = s.scan_id AND t.collector = s.collector
+SELECT hash(credential_id) AS id_hash, credential_id, tenant, identity_id FROM credentials t
+SEMI JOIN summary_sel s ON t.scan_id = s.scan_id AND t.collector = s.collector
 WHERE identity_id IS NOT NULL
-ORDER BY credential_id;
+ORDER BY id_hash;
 DROP TABLE summary_sel;
 DROP TABLE summary_open;";
 
