@@ -58,5 +58,6 @@ CREATE TABLE identity_summary_state (
     fingerprint VARCHAR NOT NULL,
     built_now BIGINT NOT NULL,         -- the `now` suppressions were judged at
     built_at TIMESTAMP NOT NULL,
-    identities BIGINT NOT NULL
+    identities BIGINT NOT NULL,
+    selection VARCHAR NOT NULL         -- the current snapshot: 'scan_id:collector', ','-joined
 );

@@ -123,6 +123,11 @@ const SEL: &str = "sel AS (SELECT scan_id, collector FROM collections_at(make_ti
 /// Where a query may restrict its rows to the identity's row ids (`{hint}` in its text).
 const HINT: &str = "{hint}";
 
+/// How a snapshot-bound query joins the selection of [`SEL`]; a query read through row ids
+/// checks each row's `scan_id:collector` against the summary's selection instead (the join
+/// would keep DuckDB from fetching the rows by id).
+const SEMI_SEL: &str = "SEMI JOIN sel ON t.scan_id = sel.scan_id AND t.collector = sel.collector";
+
 /// The identity's findings with the suppression overlay in force at `$1` (as
 /// [`super::findings::LISTED`] lists them, for this identity's findings only); `$2` tenant,
 /// `$3` identity.
@@ -150,6 +155,8 @@ const IDENTITY_FINDINGS: &str = "
 /// its rows is redone without it.
 #[derive(Debug, Default)]
 pub(crate) struct RowHints {
+    /// The summary's current snapshot (see [`super::summary::SummaryBuild::selection`]).
+    selection: String,
     pub(crate) identity: Vec<i64>,
     history_identity: Vec<i64>,
     history_credential: Vec<i64>,
@@ -158,6 +165,12 @@ pub(crate) struct RowHints {
     trust: Vec<i64>,
     ownership: Vec<i64>,
     finding: Vec<i64>,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Reads whose row-id hint did not match (tests check the hints are used).
+    pub(crate) static HINT_MISSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// A DuckDB `BIGINT[]` value (NULL = empty).
@@ -229,9 +242,12 @@ impl Store {
         identity_id: &str,
         now: Micros,
     ) -> Result<Option<Option<RowHints>>> {
-        if snapshot != Snapshot::Current || self.summary_build(now)?.is_none() {
+        if snapshot != Snapshot::Current {
             return Ok(None);
         }
+        let Some(build) = self.summary_build(now)? else {
+            return Ok(None);
+        };
         let hints = self
             .conn()
             .query_row(
@@ -242,6 +258,7 @@ impl Store {
                 params![tenant, identity_id],
                 |r| {
                     Ok(RowHints {
+                        selection: build.selection.clone(),
                         identity: ints(r.get(0)?),
                         history_identity: ints(r.get(1)?),
                         history_credential: ints(r.get(2)?),
@@ -258,29 +275,46 @@ impl Store {
     }
 
     /// Runs `sql` (with a `{hint}` where a row-id condition may go) with `params`, through the
-    /// row ids `hint` when given: no query when it is empty, and the query again without it
-    /// when the rows read through it are not exactly as many as it lists.
+    /// row ids of `hint` when given: no query when there are none, and the query again without
+    /// them when the rows read through them are not exactly as many as they are. A
+    /// snapshot-bound query (`WITH {SEL}` and [`SEMI_SEL`], `$1`/`$2` as-of and scan) gets the
+    /// hint's selection (`Some`) checked row by row instead of the join.
     fn hinted<T>(
         &self,
         sql: &str,
         params: &[&dyn duckdb::ToSql],
-        hint: Option<&[i64]>,
+        hint: Option<(&[i64], Option<&str>)>,
         mut map: impl FnMut(&duckdb::Row<'_>) -> duckdb::Result<T>,
     ) -> Result<Vec<T>> {
-        if let Some(ids) = hint {
+        if let Some((ids, selection)) = hint {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            let text = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            let fast = sql.replace(
-                HINT,
-                &format!(
-                    "AND t.rowid = ANY(string_split(nullif(${}, ''), ',')::BIGINT[])",
-                    params.len() + 1
-                ),
+            let text = format!(
+                "[{}]",
+                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
             );
+            let n = params.len() + 1;
+            let fast = match selection {
+                Some(_) => sql
+                    .replace(&format!("WITH {SEL} "), "")
+                    .replace(SEMI_SEL, "")
+                    .replace(
+                        HINT,
+                        &format!(
+                            "AND $1::BIGINT IS NULL AND $2::BIGINT IS NULL
+                             AND t.rowid = ANY(${n}::BIGINT[])
+                             AND list_contains(string_split(${}, ','), t.scan_id || ':' || t.collector)",
+                            n + 1
+                        ),
+                    ),
+                None => sql.replace(HINT, &format!("AND t.rowid = ANY(${n}::BIGINT[])")),
+            };
             let mut all: Vec<&dyn duckdb::ToSql> = params.to_vec();
             all.push(&text);
+            if let Some(selection) = &selection {
+                all.push(selection);
+            }
             let mut stmt = self.conn().prepare(&fast)?;
             let rows = stmt.query_map(all.as_slice(), &mut map)?;
             let rows = rows.collect::<std::result::Result<Vec<_>, _>>()?;
@@ -292,6 +326,8 @@ impl Store {
                 expected = ids.len(),
                 found = rows.len()
             );
+            #[cfg(test)]
+            HINT_MISSES.with(|m| m.set(m.get() + 1));
         }
         let mut stmt = self.conn().prepare(&sql.replace(HINT, ""))?;
         let rows = stmt.query_map(params, &mut map)?;
@@ -313,7 +349,11 @@ impl Store {
             Some(Some(h)) => Some(h),
             None => None,
         };
-        let hint = |f: fn(&RowHints) -> &Vec<i64>| hints.as_ref().map(|h| f(h).as_slice());
+        let hint = |f: fn(&RowHints) -> &Vec<i64>| {
+            hints
+                .as_ref()
+                .map(|h| (f(h).as_slice(), Some(h.selection.as_str())))
+        };
         let attributes = self
             .hinted(
                 &format!(
@@ -469,7 +509,7 @@ impl Store {
         let findings = self.hinted(
             IDENTITY_FINDINGS,
             params![now, tenant, identity_id],
-            hint(|h| &h.finding),
+            hints.as_ref().map(|h| (h.finding.as_slice(), None)),
             |r| {
                 Ok(IdentityFinding {
                     finding_id: r.get(0)?,
@@ -563,6 +603,8 @@ impl Store {
         let mut rows = read(hints.is_some())?;
         if let Some((i, c)) = hints {
             if rows.iter().any(|r| r.4 != i.len() || r.5 != c.len()) {
+                #[cfg(test)]
+                HINT_MISSES.with(|m| m.set(m.get() + 1));
                 rows = read(false)?;
             }
         }

@@ -133,6 +133,7 @@ impl Store {
         now: Micros,
         build: SummaryBuild,
     ) -> Result<InventoryPage> {
+        let build = &build;
         let pos = position_column(q.sort);
         let key = q.sort.key_sql();
         let (cmp, dir) = if q.descending {
@@ -253,7 +254,7 @@ impl Store {
         &self,
         q: &InventoryQuery,
         c: &InventoryCursor,
-        build: SummaryBuild,
+        build: &SummaryBuild,
     ) -> Result<i64> {
         if let Some((b, p)) = c.position {
             if b == build.build_id {

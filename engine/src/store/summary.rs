@@ -125,10 +125,12 @@ DROP TABLE summary_sel;
 DROP TABLE summary_open;";
 
 /// A summary build that matches the store (see [`Store::summary_build`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryBuild {
     pub build_id: i64,
     pub identities: i64,
+    /// The current snapshot it describes: `scan_id:collector` pairs, comma-separated.
+    pub selection: String,
 }
 
 /// What a refresh wrote.
@@ -184,7 +186,9 @@ impl Store {
         tx.execute(
             &format!(
                 "INSERT INTO identity_summary_state
-                 SELECT ?, {FINGERPRINT}, ?, now()::TIMESTAMP, ?"
+                 SELECT ?, {FINGERPRINT}, ?, now()::TIMESTAMP, ?,
+                        coalesce((SELECT string_agg(scan_id || ':' || collector, ',' ORDER BY scan_id, collector)
+                                  FROM collections_at(NULL, NULL)), '')"
             ),
             params![build_id, now, identities],
         )?;
@@ -210,7 +214,7 @@ impl Store {
             .conn()
             .query_row(
                 &format!(
-                    "SELECT s.build_id, s.identities,
+                    "SELECT s.build_id, s.identities, s.selection,
                         s.fingerprint = {FINGERPRINT}
                         AND NOT EXISTS (SELECT 1 FROM suppressions p
                             WHERE p.revoked_at IS NULL AND p.expires_at IS NOT NULL
@@ -223,15 +227,17 @@ impl Store {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, i64>(1)?,
-                        r.get::<_, bool>(2)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, bool>(3)?,
                     ))
                 },
             )
             .optional()?;
         Ok(match row {
-            Some((build_id, identities, true)) => Some(SummaryBuild {
+            Some((build_id, identities, selection, true)) => Some(SummaryBuild {
                 build_id,
                 identities,
+                selection,
             }),
             _ => None,
         })

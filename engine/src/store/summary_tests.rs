@@ -2,7 +2,7 @@
 //! findings and suppressions change, after a scan removes an identity and after a collector
 //! fails; a stale summary is never used.
 
-use super::super::identity::IdentityDetail;
+use super::super::identity::{IdentityDetail, HINT_MISSES};
 use super::super::inventory_page::{InventoryPage, InventoryQuery, InventorySort, KeyAge};
 use super::super::{CollectorRecord, CollectorStatus, NewSuppression, Snapshot, Store};
 use crate::model::{CredentialRow, IdentityRow, OwnershipRow, RowSet, Stamp, Table};
@@ -160,7 +160,13 @@ fn assert_paths_agree(store: &mut Store, all: bool) {
     assert_eq!(store.summary_build(NOW).expect("build"), None);
     let slow_details = details(store);
     store.refresh_identity_summary(NOW).expect("refresh");
+    HINT_MISSES.with(|m| m.set(0));
     assert_eq!(details(store), slow_details);
+    assert_eq!(
+        HINT_MISSES.with(|m| m.get()),
+        0,
+        "a row-id hint was not used"
+    );
     assert!(slow_details.iter().any(|d| d
         .as_ref()
         .is_some_and(|d| !d.findings.is_empty() && !d.credentials.is_empty())));
