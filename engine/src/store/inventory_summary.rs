@@ -31,17 +31,18 @@ fn position_column(sort: InventorySort) -> &'static str {
 
 /// The query's filters as SQL conditions over `identity_summary s` and their values.
 struct Filters {
-    sql: Vec<&'static str>,
+    sql: Vec<String>,
     values: Vec<Box<dyn ToSql>>,
 }
 
 impl Filters {
-    fn push(&mut self, sql: &'static str, values: Vec<Box<dyn ToSql>>) {
-        self.sql.push(sql);
+    fn push(&mut self, sql: &str, values: Vec<Box<dyn ToSql>>) {
+        self.sql.push(sql.to_string());
         self.values.extend(values);
     }
 
-    fn of(q: &InventoryQuery, now: Micros) -> Filters {
+    /// `holders`: the (tenant, identity id) holding a credential whose id is the search text.
+    fn of(q: &InventoryQuery, now: Micros, holders: &[(String, String)]) -> Filters {
         let mut f = Filters {
             sql: Vec::new(),
             values: Vec::new(),
@@ -57,20 +58,22 @@ impl Filters {
         }
         if let Some(search) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let like = format!("%{search}%");
-            f.push(
-                "(s.name ILIKE ? OR s.identity_id ILIKE ? OR s.unique_id ILIKE ? OR s.owners ILIKE ?
-                  OR EXISTS (SELECT 1 FROM credential_lookup l
-                             WHERE l.id_hash = hash(?::VARCHAR) AND l.credential_id = ?
-                               AND l.tenant = s.tenant AND l.identity_id = s.identity_id))",
-                vec![
-                    Box::new(like.clone()),
-                    Box::new(like.clone()),
-                    Box::new(like.clone()),
-                    Box::new(like),
-                    Box::new(search.to_string()),
-                    Box::new(search.to_string()),
-                ],
+            let mut sql = String::from(
+                "(s.name ILIKE ? OR s.identity_id ILIKE ? OR s.unique_id ILIKE ? OR s.owners ILIKE ?",
             );
+            let mut values: Vec<Box<dyn ToSql>> = vec![
+                Box::new(like.clone()),
+                Box::new(like.clone()),
+                Box::new(like.clone()),
+                Box::new(like),
+            ];
+            for (tenant, id) in holders {
+                sql.push_str(" OR (s.tenant = ? AND s.identity_id = ?)");
+                values.push(Box::new(tenant.clone()));
+                values.push(Box::new(id.clone()));
+            }
+            sql.push(')');
+            f.push(&sql, values);
         }
         match q.has_owner {
             Some(true) => f.push("s.owners IS NOT NULL", vec![]),
@@ -142,7 +145,11 @@ impl Store {
             (">", "ASC")
         };
         let limit = q.limit.unwrap_or(50).clamp(1, 1000);
-        let filters = Filters::of(q, now);
+        let holders = match q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(search) => self.credential_holders(search)?,
+            None => Vec::new(),
+        };
+        let filters = Filters::of(q, now, &holders);
         let mut from = match &q.after {
             None => None,
             Some(c) => Some(self.summary_position(q, c, build)?),
@@ -246,6 +253,19 @@ impl Store {
             None
         };
         Ok(InventoryPage { items, total, next })
+    }
+
+    /// Who holds the credential with id `credential_id` in the current snapshot (a point
+    /// lookup in `credential_lookup`, which is stored in hash order).
+    fn credential_holders(&self, credential_id: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT DISTINCT tenant, identity_id FROM credential_lookup
+             WHERE id_hash = hash($1::VARCHAR) AND credential_id = $1",
+        )?;
+        let rows = stmt.query_map(duckdb::params![credential_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     /// The summary position a cursor stands for: its own when it came from this build, else
