@@ -173,6 +173,10 @@ thread_local! {
     pub(crate) static HINT_MISSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+/// One scan in an identity's history: scan, finish time, whether the identity was there, its
+/// credentials as `id=status`, and how many identity and credential rows the read found.
+type HistoryRow = (i64, i64, bool, Vec<String>, usize, usize);
+
 /// A DuckDB `BIGINT[]` value (NULL = empty).
 fn ints(v: duckdb::types::Value) -> Vec<i64> {
     match v {
@@ -563,7 +567,7 @@ impl Store {
                     (SELECT count(*) FROM mine), (SELECT count(*) FROM creds)
              FROM s ORDER BY s.at, s.scan_id";
         let text = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        let read = |hinted: bool| -> Result<Vec<(i64, i64, bool, Vec<String>, usize, usize)>> {
+        let read = |hinted: bool| -> Result<Vec<HistoryRow>> {
             // No rows listed: nothing to read (the parameter stays referenced, as DuckDB
             // wants every bound parameter used).
             let cond = |n: usize, ids: Option<&[i64]>| match ids {

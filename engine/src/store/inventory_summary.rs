@@ -173,10 +173,12 @@ impl Store {
             });
         }
         let where_sql = filters.where_sql();
+        // A search matches few rows: its first page counts them in the same scan.
+        let counted = q.search.is_some() && from.is_none();
         let sql = format!(
             "SELECT provider, tenant, kind, name, identity_id, created, last_used, active_keys,
-                    oldest_key, owners, open_findings, max_rank, {key} AS sort_key, pos
-             FROM (SELECT s.*, s.{pos} AS pos FROM identity_summary s
+                    oldest_key, owners, open_findings, max_rank, {key} AS sort_key, pos, total
+             FROM (SELECT s.*, s.{pos} AS pos, {total} AS total FROM identity_summary s
                    WHERE {where_sql} {after} {upto}
                    ORDER BY s.{pos} {dir} LIMIT ?)
              ORDER BY pos {dir}",
@@ -189,6 +191,11 @@ impl Store {
                 format!("AND s.{pos} {upto_cmp} ?")
             } else {
                 String::new()
+            },
+            total = if counted {
+                "count(*) OVER ()"
+            } else {
+                "NULL::BIGINT"
             }
         );
         let mut values = refs(&filters.values);
@@ -222,17 +229,22 @@ impl Store {
                 },
                 r.get::<_, String>(12)?,
                 r.get::<_, i64>(13)?,
+                r.get::<_, Option<i64>>(14)?,
             ))
         })?;
         let mut items = Vec::new();
         let mut keys = Vec::new();
+        let mut counted_total = 0;
         for row in rows {
-            let (item, key, position) = row?;
+            let (item, key, position, total) = row?;
             items.push(item);
             keys.push((key, position));
+            counted_total = total.unwrap_or(0);
         }
         let total = if filters.sql.is_empty() {
             build.identities
+        } else if counted {
+            counted_total
         } else {
             let mut stmt = self.conn().prepare(&format!(
                 "SELECT count(*) FROM identity_summary s WHERE {where_sql}"
