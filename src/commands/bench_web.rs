@@ -23,13 +23,31 @@ pub struct BenchWebArgs {
     /// Seconds per page kind.
     #[arg(long, default_value_t = 20)]
     pub seconds: u64,
-    /// Cap the store's memory (e.g. 4GB), as `serve --memory-limit` does.
-    #[arg(long, value_name = "SIZE")]
+    /// Cap the store's memory, as `serve --memory-limit` does.
+    #[arg(long, value_name = "SIZE", default_value = super::serve::DEFAULT_MEMORY_LIMIT)]
     pub memory_limit: Option<String>,
 }
 
+/// Seconds per page kind of the one-connection pass.
+const SINGLE_SECONDS: u64 = 5;
+
+/// The process's peak resident set (`VmHWM`), as Linux reports it.
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l["VmHWM:".len()..].trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
 pub fn run(args: &BenchWebArgs, store_path: &Path, rules: &RuleSet, now: i64) -> Result<ExitCode> {
-    let store = super::open_store(store_path, args.memory_limit.as_deref())?;
+    let mut store = super::open_store(store_path, args.memory_limit.as_deref())?;
+    if store.ensure_identity_summary(now)? {
+        outln!("rebuilt the identity summary");
+    }
     let sample = store.inventory_page(
         &InventoryQuery {
             limit: Some(200),
@@ -94,32 +112,40 @@ pub fn run(args: &BenchWebArgs, store_path: &Path, rules: &RuleSet, now: i64) ->
             args.connections,
             args.seconds
         );
-        for (name, paths) in [
-            ("inventory", &inventory),
-            ("inv-aggr", &aggregated),
-            ("identity", &identity),
+        // One connection first (what a single request costs), then the full load.
+        for (connections, seconds) in [
+            (1, args.seconds.min(SINGLE_SECONDS)),
+            (args.connections, args.seconds),
         ] {
-            if paths.is_empty() {
-                continue;
+            outln!("{connections} connection(s):");
+            for (name, paths) in [
+                ("inventory", &inventory),
+                ("inv-aggr", &aggregated),
+                ("identity", &identity),
+            ] {
+                if paths.is_empty() {
+                    continue;
+                }
+                let r = nhiscope_web::loadgen::run(
+                    &base,
+                    paths,
+                    &cookie,
+                    connections,
+                    Duration::from_secs(seconds),
+                )
+                .await;
+                outln!(
+                    "{name:<10} {:>8} requests {:>8.0} req/s  p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  errors {}",
+                    r.requests,
+                    r.per_second,
+                    r.p50_ms,
+                    r.p99_ms,
+                    r.max_ms,
+                    r.errors
+                );
             }
-            let r = nhiscope_web::loadgen::run(
-                &base,
-                paths,
-                &cookie,
-                args.connections,
-                Duration::from_secs(args.seconds),
-            )
-            .await;
-            outln!(
-                "{name:<10} {:>8} requests {:>8.0} req/s  p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  errors {}",
-                r.requests,
-                r.per_second,
-                r.p50_ms,
-                r.p99_ms,
-                r.max_ms,
-                r.errors
-            );
         }
+        outln!("peak RSS {}", peak_rss());
         server.abort();
         anyhow::Ok(())
     })?;

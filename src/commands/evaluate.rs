@@ -56,6 +56,7 @@ pub fn evaluate_current(
     let summary = store
         .record_evaluation(&evaluation)
         .context("recording the evaluation")?;
+    store.refresh_identity_summary(now)?;
     Ok((evaluation, summary))
 }
 

@@ -175,6 +175,7 @@ pub fn run(
                 "cli",
                 now,
             )?;
+            store.refresh_identity_summary(now)?;
             outln!("suppression {id} recorded");
             return Ok(ExitCode::SUCCESS);
         }
@@ -184,6 +185,7 @@ pub fn run(
         }) => {
             let mut store = Store::open(store_path)?;
             store.revoke_suppression(*suppression_id, &author(who), now)?;
+            store.refresh_identity_summary(now)?;
             outln!("suppression {suppression_id} revoked");
             return Ok(ExitCode::SUCCESS);
         }

@@ -30,6 +30,7 @@ pub fn run(
     let (code, mut store) = runtime.block_on(scan_aws(args, config, store, quiet))?;
     drop(runtime);
     let Some(rule_set) = rule_set else {
+        store.refresh_identity_summary(now)?;
         return Ok(code);
     };
     let (eval, summary) = super::evaluate::evaluate_current(&mut store, &rule_set, config, now)?;

@@ -25,11 +25,14 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, requires = "tls_cert", value_name = "PEM")]
     pub tls_key: Option<PathBuf>,
-    /// Cap the store's memory (e.g. 4GB): a page that needs more fails with an error instead
-    /// of growing the process (DuckDB's default is 80% of RAM, shared by every request).
-    #[arg(long, value_name = "SIZE", env = "NHISCOPE_MEMORY_LIMIT")]
+    /// Cap the store's memory: a page that needs more fails with an error instead of growing
+    /// the process (DuckDB's own default is 80% of RAM, shared by every request).
+    #[arg(long, value_name = "SIZE", env = "NHISCOPE_MEMORY_LIMIT", default_value = DEFAULT_MEMORY_LIMIT)]
     pub memory_limit: Option<String>,
 }
+
+/// The store's memory cap when serving, unless `--memory-limit` says otherwise.
+pub const DEFAULT_MEMORY_LIMIT: &str = "4GB";
 
 /// Creates `admin` with a random password when the store has no dashboard account; returns
 /// the password to print once.
@@ -46,13 +49,18 @@ pub fn ensure_admin(store: &Store, now: i64) -> Result<Option<String>> {
 /// Serves `store` on `bind` (over TLS with `tls` = (certificate, key) PEM files) until the
 /// process is stopped.
 pub fn serve(
-    store: Store,
+    mut store: Store,
     rules: &RuleSet,
     bind: &str,
     tls: Option<(&Path, &Path)>,
     now: i64,
 ) -> Result<ExitCode> {
     let first_password = ensure_admin(&store, now)?;
+    // A summary that cannot be rebuilt (e.g. under the memory cap) leaves the pages on their
+    // slower path; it is not a reason not to serve.
+    if let Err(e) = store.ensure_identity_summary(now) {
+        tracing::warn!(message = "Cannot rebuild the identity summary.", error = %e);
+    }
     let runtime = super::runtime()?;
     runtime.block_on(async {
         let listener =

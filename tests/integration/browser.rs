@@ -1,7 +1,8 @@
 //! The dashboard in a real browser: headless Chromium driven over WebDriver (Debian's
 //! `chromium` and `chromium-driver`, installed by `scripts/test.sh`; a missing browser fails
 //! the test). Signs in, searches an access key id, opens its identity, suppresses a finding
-//! with a reason and finds it in the finding's audit trail and the dashboard audit page, with
+//! with a reason and finds it in the finding's audit trail and the dashboard audit page, opens
+//! the key's trace, with
 //! no script error, CSP violation or console error on any page, and saves a screenshot of each
 //! page under `<target>/test-artifacts/screenshots/`. Over TLS (a throw-away self-signed
 //! certificate made with `openssl`) the session cookie is Secure and invisible to scripts.
@@ -339,6 +340,12 @@ fn sign_in_search_a_key_open_the_identity_and_suppress_a_finding() {
         );
         b.check("audit").await;
 
+        // The trace of the key, as the identity page's credential row links it.
+        b.goto(&format!("/trace?q={key}")).await;
+        let trace = b.text("#trace").await;
+        assert!(trace.contains(&key) && trace.contains(&holder), "{trace}");
+        b.check("trace").await;
+
         for (name, path) in [
             ("findings", "/findings"),
             ("scans", "/scans"),
@@ -358,6 +365,7 @@ fn sign_in_search_a_key_open_the_identity_and_suppress_a_finding() {
         "identity",
         "finding",
         "audit",
+        "trace",
         "findings",
         "scans",
         "diff",

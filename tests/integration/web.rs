@@ -470,6 +470,55 @@ fn identity_page_shows_credentials_permissions_findings_and_history() {
 }
 
 #[test]
+fn trace_page_follows_a_credential_and_is_linked_from_the_identity_page() {
+    let fx = Fixture::new();
+    let (cookie, _) = fx.cookie("viewer");
+    let (key, holder) = fx.access_key();
+    let (_, _, body) = fx.get(&format!("/inventory?q={key}"), Some(&cookie));
+    let link = body
+        .split("href=\"")
+        .find(|s| s.starts_with("/identity?"))
+        .and_then(|s| s.split('"').next())
+        .expect("identity link")
+        .replace("&amp;", "&");
+    let (_, _, page) = fx.get(&link, Some(&cookie));
+    let trace_link = format!("/trace?q={key}");
+    assert!(page.contains(&trace_link), "credential rows link the trace");
+    assert!(
+        page.contains("id=\"trace-link\""),
+        "the identity links its trace"
+    );
+    let (status, headers, page) = fx.get(&trace_link, Some(&cookie));
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.contains_key("content-security-policy"));
+    assert!(page.contains("<ol id=\"trace\""), "{page}");
+    assert!(page.contains(&key) && page.contains(&holder), "{page}");
+    let (status, _, json) = fx.get(&format!("/api/v1/trace?q={key}"), Some(&cookie));
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["kind"], "credential");
+    assert!(v["steps"].as_array().is_some_and(|s| s
+        .iter()
+        .any(|s| s["text"].as_str().is_some_and(|t| t.contains(&holder)))));
+    // No subject: the page shows the form, the API says what is missing.
+    let (status, _, page) = fx.get("/trace", Some(&cookie));
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"trace-q\"") && !page.contains("<ol id=\"trace\""));
+    let (status, _, _) = fx.get("/api/v1/trace", Some(&cookie));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A subject nobody knows, and a hostile one, are answered, not errors.
+    for q in [
+        "AKIANOTHINGKNOWN0000",
+        "x%27%20OR%201%3D1%20--",
+        "%3Cscript%3E",
+    ] {
+        let (status, _, page) = fx.get(&format!("/trace?q={q}"), Some(&cookie));
+        assert_eq!(status, StatusCode::OK, "{q}");
+        assert!(!page.contains("<script>"), "{q}");
+    }
+}
+
+#[test]
 fn mutations_need_admin_and_a_csrf_token() {
     let fx = Fixture::new();
     let (admin, csrf) = fx.cookie("admin");

@@ -11,12 +11,13 @@ use nhiscope_engine::store::identity::IdentityDetail;
 use nhiscope_engine::store::inventory_page::InventoryItem;
 use nhiscope_engine::store::{DiffReport, ScanRecord, StoredFinding};
 use nhiscope_engine::time;
+use nhiscope_engine::trace::Trace;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{AdminJson, Viewer};
 use crate::error::{ApiError, AppError};
 use crate::state::AppState;
-use crate::views::{findings, identity, inventory, overview, rules, scans};
+use crate::views::{findings, identity, inventory, overview, rules, scans, trace};
 
 /// The OpenAPI document of this API.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -60,6 +61,18 @@ pub async fn identity(
     Query(p): Query<identity::IdentityParams>,
 ) -> Result<Json<IdentityDetail>, ApiError> {
     Ok(Json(identity::load(&state, &p).await?))
+}
+
+/// The trace of `q` (an access key id, request id, identity or IP address).
+pub async fn trace(
+    State(state): State<AppState>,
+    Viewer(_): Viewer,
+    Query(p): Query<trace::TraceParams>,
+) -> Result<Json<Trace>, ApiError> {
+    match trace::load(&state, &p).await? {
+        Some(t) => Ok(Json(t)),
+        None => Err(AppError::BadRequest("trace needs q".into()).into()),
+    }
 }
 
 pub async fn findings(

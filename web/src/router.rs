@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
-use crate::views::{audit, findings, identity, inventory, login, overview, rules, scans};
+use crate::views::{audit, findings, identity, inventory, login, overview, rules, scans, trace};
 use crate::{api, assets, security};
 
 /// The dashboard's router with its security middleware.
@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/scans/diff", get(scans::diff))
         .route("/rules", get(rules::page))
         .route("/audit", get(audit::page))
+        .route("/trace", get(trace::page))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/overview", get(api::overview))
         .route("/api/v1/inventory", get(api::inventory))
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/scans/diff", get(api::diff))
         .route("/api/v1/rules", get(api::rules))
         .route("/api/v1/audit", get(api::audit))
+        .route("/api/v1/trace", get(api::trace))
         .fallback(not_found)
         .layer(middleware::from_fn(security::same_origin))
         .layer(middleware::from_fn_with_state(

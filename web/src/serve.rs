@@ -24,7 +24,11 @@ pub fn state(
     tls: bool,
 ) -> Result<AppState, StoreError> {
     Ok(AppState {
-        pool: Arc::new(StorePool::new(store, POOL_SIZE)?),
+        pool: Arc::new(StorePool::new(
+            store,
+            POOL_SIZE,
+            crate::pool::default_slots(),
+        )?),
         rules: Arc::new(rules),
         clock,
         tls,

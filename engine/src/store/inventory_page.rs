@@ -50,7 +50,7 @@ impl InventorySort {
     }
 
     /// The sort key as text that orders like the column (numbers zero-padded, nulls first).
-    fn key_sql(self) -> &'static str {
+    pub(crate) fn key_sql(self) -> &'static str {
         match self {
             InventorySort::Name => "lower(name) || chr(0) || name",
             InventorySort::Kind => "kind || chr(0) || lower(name)",
@@ -97,7 +97,7 @@ impl KeyAge {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
-    fn code(self) -> i64 {
+    pub(crate) fn code(self) -> i64 {
         match self {
             KeyAge::NoKey => 0,
             KeyAge::Under90Days => 1,
@@ -107,12 +107,16 @@ impl KeyAge {
     }
 }
 
-/// Where the next page starts: the last row's sort key, tenant and identity id.
+/// Where the next page starts: the last row's sort key, tenant and identity id, and, from a
+/// page cut from the identity summary, that row's (summary build, position) as a shortcut the
+/// same build may take (any other build or plan goes by key, tenant and id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InventoryCursor {
     pub key: String,
     pub tenant: String,
     pub identity_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<(i64, i64)>,
 }
 
 /// Filters, sort and page of the dashboard inventory. `None` means "any".
@@ -206,19 +210,26 @@ const CURSOR: &str = "($15::VARCHAR IS NULL OR sort_key {cmp} $15
 /// Days without use after which an identity counts as stale (CIS: 45 to 90).
 pub const STALE_DAYS: i64 = 90;
 
-const SEVERITY_NAMES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
+pub(crate) const SEVERITY_NAMES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
 
 impl Store {
     /// One page of identities with credential, owner and open-finding summaries, at `now`
     /// (suppressions in force, staleness and key ages are judged at `now`).
+    /// Pages of the current snapshot come from the identity summary when it matches the store
+    /// (see [`super::summary`]); other snapshots, and a stale summary, aggregate at request time.
     pub fn inventory_page(&self, q: &InventoryQuery, now: Micros) -> Result<InventoryPage> {
+        if q.snapshot == Snapshot::Current {
+            if let Some(build) = self.summary_build(now)? {
+                return self.inventory_page_from_summary(q, now, build);
+            }
+        }
         self.inventory_page_with(q, now, q.narrow())
     }
 
     /// [`Store::inventory_page`], with the plan chosen: `narrow` pages the identities first and
     /// aggregates credentials, owners and findings for the page only (possible when neither a
     /// filter nor the sort needs those aggregates); otherwise everything is aggregated first.
-    fn inventory_page_with(
+    pub(crate) fn inventory_page_with(
         &self,
         q: &InventoryQuery,
         now: Micros,
@@ -380,6 +391,7 @@ impl Store {
                 key: keys[limit - 1].clone(),
                 tenant: last.tenant.clone(),
                 identity_id: last.identity_id.clone(),
+                position: None,
             })
         } else {
             None

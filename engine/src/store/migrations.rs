@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "findings_unindexed",
         include_str!("../../migrations/0005_findings_unindexed.sql"),
     ),
+    (
+        6,
+        "identity_summary",
+        include_str!("../../migrations/0006_identity_summary.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

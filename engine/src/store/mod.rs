@@ -8,6 +8,8 @@
 //! - [`events`]: normalised log events (ingest runs, dedupe, quarantine).
 //! - [`dashboard`], [`inventory_page`], [`identity`], [`auth`]: what the web dashboard reads
 //!   and writes (overview figures, keyset-paged inventory, one identity, accounts and audit).
+//! - [`summary`]: the per-identity summary of the current snapshot those pages read, rebuilt
+//!   after scans and evaluations and ignored when it no longer matches the store.
 //!
 //! Writes go through DuckDB's Arrow appender, one transaction per collection, so a crash
 //! leaves earlier snapshots untouched and the interrupted scan visibly `running`.
@@ -19,10 +21,12 @@ pub mod events;
 pub mod findings;
 pub mod identity;
 pub mod inventory_page;
+mod inventory_summary;
 pub mod migrations;
 pub mod query;
 pub mod scans;
 pub mod staging;
+pub mod summary;
 #[cfg(test)]
 mod tests;
 

@@ -276,6 +276,8 @@ pub async fn suppress_finding(
                 )),
                 operation_id: Some(op),
             })?;
+            // The inventory's open-finding figures change with the suppression.
+            s.refresh_identity_summary(now)?;
             Ok(sid)
         })
         .await
@@ -290,6 +292,7 @@ pub async fn revoke(state: &AppState, who: &Session, sid: i64) -> Result<(), App
         .pool
         .run(move |s| {
             s.revoke_suppression(sid, &author, now)?;
+            s.refresh_identity_summary(now)?;
             s.audit_web_action(&AuditEntry {
                 at: now,
                 actor: author,

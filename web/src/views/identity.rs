@@ -65,6 +65,9 @@ impl IdentityPage {
     fn label(&self, g: &nhiscope_engine::model::GrantRow) -> String {
         nhiscope_engine::store::identity::statement_label(g)
     }
+    fn enc(&self, s: &str) -> String {
+        fmt::enc(s)
+    }
     fn expired(&self, t: &Option<i64>) -> bool {
         t.is_some_and(|t| t <= self.page.now)
     }

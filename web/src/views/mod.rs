@@ -10,6 +10,7 @@ pub mod login;
 pub mod overview;
 pub mod rules;
 pub mod scans;
+pub mod trace;
 
 use askama::Template;
 use nhiscope_engine::store::auth::Role;
