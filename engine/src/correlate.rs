@@ -135,6 +135,7 @@ impl Analysis {
     pub(crate) async fn register_correlation(&self) -> Result<(), AnalysisError> {
         for (name, sql) in VIEWS {
             let df = self.ctx().sql(sql).await?;
+            self.ctx().deregister_table(*name)?;
             self.ctx().register_table(*name, df.into_view())?;
         }
         Ok(())

@@ -56,6 +56,15 @@ pub fn snapshot_rows(table: Table) -> String {
     )
 }
 
+/// The values bound to the two `?` of [`snapshot_rows`].
+pub fn snapshot_values(snapshot: Snapshot) -> [Value; 2] {
+    match snapshot {
+        Snapshot::Current => [Value::Null, Value::Null],
+        Snapshot::AsOf(t) => [Value::BigInt(t), Value::Null],
+        Snapshot::Scan(id) => [Value::Null, Value::BigInt(id)],
+    }
+}
+
 impl DuckTable {
     pub fn new(table: Table, snapshot: Snapshot, conn: Arc<Mutex<Connection>>) -> DuckTable {
         DuckTable {
@@ -226,12 +235,7 @@ impl PartitionStream for DuckPartition {
                     .map_err(|e| DataFusionError::External(Box::new(e)))
             });
         let (sql, schema) = (self.sql.clone(), self.schema.clone());
-        let (as_of, scan) = match self.snapshot {
-            Snapshot::Current => (Value::Null, Value::Null),
-            Snapshot::AsOf(t) => (Value::BigInt(t), Value::Null),
-            Snapshot::Scan(id) => (Value::Null, Value::BigInt(id)),
-        };
-        let mut values = vec![as_of, scan];
+        let mut values = snapshot_values(self.snapshot).to_vec();
         values.extend(self.values.iter().cloned());
         std::thread::spawn(move || {
             let run = || -> Result<()> {

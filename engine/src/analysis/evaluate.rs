@@ -145,11 +145,13 @@ impl Analysis {
         Ok((df, tables))
     }
 
-    /// Runs one rule, streaming its rows (converted to the staged finding columns) into `tx`.
+    /// Runs one rule, streaming its rows (converted to the staged finding columns, tagged
+    /// with `index`) into `tx`.
     async fn run(
         &self,
         rule: &Rule,
-        tx: tokio::sync::mpsc::Sender<RecordBatch>,
+        index: usize,
+        tx: tokio::sync::mpsc::Sender<(usize, RecordBatch)>,
     ) -> Result<RuleOutput, RuleError> {
         let (df, tables) = self.plan(rule).await?;
         let mut stream = df.execute_stream().await.map_err(|e| rule_error(rule, e))?;
@@ -157,18 +159,27 @@ impl Analysis {
         // tells whether the rule reported a resource twice (folded when the stage closes).
         let mut ids: HashSet<u64> = HashSet::new();
         let mut rows = 0usize;
+        let mut converting = std::time::Duration::ZERO;
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| rule_error(rule, e))?;
             if batch.num_rows() == 0 {
                 continue;
             }
+            let convert_started = Instant::now();
             let staged =
                 stage_batch(rule, &batch, rows, &mut ids).map_err(|e| rule_error(rule, e))?;
+            converting += convert_started.elapsed();
             rows += batch.num_rows();
-            if tx.send(staged).await.is_err() {
+            if tx.send((index, staged)).await.is_err() {
                 return Err(rule_error(rule, "the finding stage closed"));
             }
         }
+        tracing::debug!(
+            message = "Rule output converted.",
+            rule = %rule.id,
+            rows,
+            converting_millis = converting.as_millis() as u64
+        );
         Ok(RuleOutput {
             findings: ids.len(),
             repeated: ids.len() < rows,
@@ -176,27 +187,29 @@ impl Analysis {
         })
     }
 
-    /// Evaluates every rule (two at a time) and stages their findings in `store` (see
-    /// [`Store::stage_findings`]): read them back with [`Store::staged_findings`] or record
-    /// the lifecycle with [`Store::record_evaluation`]. One failing rule is reported in its
-    /// [`RuleRun`] and stages nothing; the others still run.
+    /// Evaluates every rule (`concurrency` at a time, see [`Analysis::with_concurrency`])
+    /// and stages their findings in `store` (see [`Store::stage_findings`]): read them back
+    /// with [`Store::staged_findings`] or record the lifecycle with
+    /// [`Store::record_evaluation`]. The model tables several rules share are read once
+    /// ([`Analysis::cache_tables`]). Rules run as tasks of the runtime (planning, execution
+    /// and conversion of their output in parallel) while this task appends to the stage. One
+    /// failing rule is reported in its [`RuleRun`] and stages nothing; the others still run.
     pub async fn evaluate(&self, store: &Store, rules: &[Rule]) -> Result<Evaluation, StoreError> {
+        self.cache_tables(rules)
+            .await
+            .map_err(|e| StoreError::Invalid(format!("caching the model tables: {e}")))?;
         let mut stage = store.stage_findings(rules)?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, RecordBatch)>(8);
         let producer = async move {
             futures::stream::iter(rules.iter().enumerate().map(|(i, rule)| {
-                let tx = tx.clone();
+                let (analysis, owned, tx) = (self.clone(), rule.clone(), tx.clone());
                 async move {
                     let started = Instant::now();
-                    let (rule_tx, mut rule_rx) = tokio::sync::mpsc::channel::<RecordBatch>(2);
-                    let forward = async {
-                        while let Some(batch) = rule_rx.recv().await {
-                            if tx.send((i, batch)).await.is_err() {
-                                break;
-                            }
-                        }
+                    let task = tokio::spawn(async move { analysis.run(&owned, i, tx).await });
+                    let outcome = match task.await {
+                        Ok(outcome) => outcome,
+                        Err(e) => Err(rule_error(rule, format!("the rule task failed: {e}"))),
                     };
-                    let (outcome, ()) = futures::join!(self.run(rule, rule_tx), forward);
                     (rule, outcome, started.elapsed().as_millis() as u64)
                 }
             }))
@@ -205,17 +218,24 @@ impl Analysis {
             .await
         };
         let mut stage_errors: HashMap<usize, String> = HashMap::new();
+        let mut appending = std::time::Duration::ZERO;
         let consumer = async {
             while let Some((i, batch)) = rx.recv().await {
                 if stage_errors.contains_key(&i) {
                     continue;
                 }
+                let started = Instant::now();
                 if let Err(e) = stage.append(&batch) {
                     stage_errors.insert(i, format!("staging its findings failed: {e}"));
                 }
+                appending += started.elapsed();
             }
         };
         let (outcomes, ()) = futures::join!(producer, consumer);
+        tracing::debug!(
+            message = "Findings appended to the stage.",
+            millis = appending.as_millis() as u64
+        );
         let mut evaluation = Evaluation {
             now: self.now(),
             ..Default::default()
@@ -254,7 +274,13 @@ impl Analysis {
                 }
             }
         }
+        let started = Instant::now();
         stage.finish(&failed, &repeated)?;
+        tracing::debug!(
+            message = "Stage closed.",
+            repeated = repeated.len(),
+            millis = started.elapsed().as_millis() as u64
+        );
         Ok(evaluation)
     }
 }

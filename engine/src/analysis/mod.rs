@@ -3,6 +3,7 @@
 //! ([`udf`]) and derived tables ([`derived`]) are registered, and each rule's query is planned
 //! with its parameters bound as typed values ([`evaluate`]).
 
+pub mod cache;
 pub mod derived;
 pub mod duckdb_table;
 pub mod evaluate;
@@ -29,14 +30,21 @@ pub enum AnalysisError {
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error("cannot open the store for analysis: {0}")]
     Store(#[from] duckdb::Error),
+    #[error("the store connection of the analysis is poisoned")]
+    Poisoned,
 }
 
-/// A DataFusion session over one snapshot of the store, at time `now`.
+/// A DataFusion session over one snapshot of the store, at time `now`. Cloning is cheap
+/// (the session state is shared).
+#[derive(Clone)]
 pub struct Analysis {
     ctx: SessionContext,
     now: Micros,
     /// Rules evaluated at the same time.
     concurrency: usize,
+    snapshot: Snapshot,
+    /// The connection the DuckDB-backed tables clone theirs from.
+    conn: Arc<Mutex<duckdb::Connection>>,
 }
 
 impl Analysis {
@@ -76,7 +84,20 @@ impl Analysis {
             ctx,
             now,
             concurrency: 2,
+            snapshot,
+            conn: conn.clone(),
         };
+        // The distinct statements: a few thousand rows read by two derived tables.
+        if materialize {
+            let df = analysis.ctx.table("grant_statements").await?;
+            let schema = Arc::new(df.schema().as_arrow().clone());
+            let batches = df.collect().await?;
+            analysis.ctx.deregister_table("grant_statements")?;
+            analysis.ctx.register_table(
+                "grant_statements",
+                Arc::new(MemTable::try_new(schema, vec![batches])?),
+            )?;
+        }
         // Per distinct statement: small, computed once for an evaluation.
         let mut keys: Option<Vec<i64>> = None;
         for (name, sql) in [
@@ -136,6 +157,7 @@ impl Analysis {
         sql: &str,
         materialize: bool,
     ) -> Result<Option<Vec<RecordBatch>>, AnalysisError> {
+        let started = std::time::Instant::now();
         let df = self.ctx.sql(sql).await?;
         if !materialize {
             self.ctx.register_table(name, df.into_view())?;
@@ -143,6 +165,16 @@ impl Analysis {
         }
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
+        tracing::debug!(
+            message = "Derived table computed.",
+            table = name,
+            rows = batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
+            bytes = batches
+                .iter()
+                .map(RecordBatch::get_array_memory_size)
+                .sum::<usize>(),
+            millis = started.elapsed().as_millis() as u64
+        );
         self.ctx.register_table(
             name,
             Arc::new(MemTable::try_new(schema, vec![batches.clone()])?),

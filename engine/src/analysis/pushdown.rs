@@ -1,5 +1,5 @@
 //! Filter pushdown into the DuckDB scan. The simple predicates a rule puts on a model table
-//! (`column op literal`, `IN` lists, `IS [NOT] NULL`, boolean columns, and AND/OR/NOT of
+//! (`column op literal`, `column op column` of one type, `IN` lists, `IS [NOT] NULL`, boolean columns, and AND/OR/NOT of
 //! those) are translated into a DuckDB `WHERE` clause so only matching rows cross the Arrow
 //! export. Column names come from the model's closed schema and every literal is a bound
 //! parameter: nothing from the rule text is spliced into SQL. Pushdown is *inexact*:
@@ -90,6 +90,25 @@ pub fn translate(e: &Expr, schema: &Schema) -> Option<Predicate> {
                 })
             }
             _ => {
+                // Two columns of the same type (`via = identity_id`).
+                if let (Expr::Column(l), Expr::Column(r)) = (left.as_ref(), right.as_ref()) {
+                    let (lf, rf) = (
+                        schema.field_with_name(&l.name).ok()?,
+                        schema.field_with_name(&r.name).ok()?,
+                    );
+                    if lf.data_type() != rf.data_type() {
+                        return None;
+                    }
+                    return Some(Predicate {
+                        sql: format!(
+                            "{} {} {}",
+                            column_of(left, schema)?,
+                            comparison(*op)?,
+                            column_of(right, schema)?
+                        ),
+                        values: Vec::new(),
+                    });
+                }
                 let (column, op, literal) = match (left.as_ref(), right.as_ref()) {
                     (c, Expr::Literal(v, _)) => (column_of(c, schema)?, *op, v),
                     (Expr::Literal(v, _), c) => (column_of(c, schema)?, flip(*op)?, v),
@@ -213,6 +232,9 @@ mod tests {
         assert_eq!(p.sql, "t.\"max_session_seconds\" > ?");
         let p = translate(&std::ops::Not::not(col("service_linked")), &s).expect("not");
         assert_eq!(p.sql, "(NOT t.\"service_linked\")");
+        let p = translate(&col("kind").eq(col("status")), &s).expect("column to column");
+        assert_eq!(p.sql, "t.\"kind\" = t.\"status\"");
+        assert!(p.values.is_empty());
         assert_eq!(
             translate(&col("status").is_null(), &s).map(|p| p.sql),
             Some("t.\"status\" IS NULL".into())
@@ -222,9 +244,11 @@ mod tests {
     #[test]
     fn anything_else_stays_in_datafusion() {
         let s = schema();
-        // Unknown column, column-to-column, function calls, a non-boolean bare column.
+        // Unknown column, columns of different types, function calls, a non-boolean bare
+        // column.
         assert!(translate(&col("nope").eq(lit("a")), &s).is_none());
-        assert!(translate(&col("kind").eq(col("status")), &s).is_none());
+        assert!(translate(&col("kind").eq(col("max_session_seconds")), &s).is_none());
+        assert!(translate(&col("kind").eq(col("nope")), &s).is_none());
         assert!(translate(&col("kind").like(lit("a%")), &s).is_none());
         assert!(translate(&col("kind"), &s).is_none());
         // An OR with one untranslatable side is not translated at all.

@@ -1,0 +1,163 @@
+//! The per-evaluation table cache. Before an evaluation runs, every rule is planned once and
+//! the columns its optimised plan reads from each model table are collected; a model table
+//! that two or more rules read (and that is not too large to hold) is then read from DuckDB
+//! once, with only those columns, into memory split in partitions DataFusion scans in
+//! parallel, and replaces the DuckDB-backed table for the rest of the evaluation. Rules that
+//! share a table no longer each re-export it through DuckDB's single-threaded Arrow export.
+//! Views over model tables (the correlation views) are re-registered so they read the cache,
+//! which therefore also holds the columns they read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::LogicalPlan;
+
+use super::duckdb_table::{snapshot_rows, snapshot_values};
+use super::{Analysis, AnalysisError};
+use crate::model::Table;
+use crate::rules::Rule;
+
+/// Tables with more rows than this stay in DuckDB (their scans push filters down instead).
+pub const CACHE_MAX_ROWS: i64 = 4_000_000;
+
+/// Partitions of a cached table (DataFusion scans them in parallel).
+const PARTITIONS: usize = 2;
+
+/// The columns each model table is read for, and by how many rules.
+#[derive(Debug, Default)]
+struct Usage {
+    columns: BTreeSet<String>,
+    rules: usize,
+}
+
+/// Adds the model-table columns `plan` reads (subqueries included) to `usage`, counting it
+/// as one more reader of each table with `count`.
+fn collect(plan: &LogicalPlan, usage: &mut BTreeMap<usize, Usage>, count: bool) {
+    let mut seen: BTreeSet<usize> = BTreeSet::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            let name = scan.table_name.table();
+            if let Some(index) = Table::ALL.iter().position(|t| t.name() == name) {
+                let schema = Table::ALL[index].schema();
+                let entry = usage.entry(index).or_default();
+                match &scan.projection {
+                    Some(p) => entry
+                        .columns
+                        .extend(p.iter().map(|i| schema.field(*i).name().clone())),
+                    None => entry
+                        .columns
+                        .extend(schema.fields().iter().map(|f| f.name().clone())),
+                }
+                for f in &scan.filters {
+                    entry
+                        .columns
+                        .extend(f.column_refs().into_iter().map(|c| c.name.clone()));
+                }
+                seen.insert(index);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    for t in seen.into_iter().filter(|_| count) {
+        if let Some(u) = usage.get_mut(&t) {
+            u.rules += 1;
+        }
+    }
+}
+
+impl Analysis {
+    /// Rows of `table` in this analysis' snapshot.
+    fn count_rows(&self, table: Table) -> Result<i64, AnalysisError> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| AnalysisError::Poisoned)?
+            .try_clone()?;
+        let sql = format!("SELECT count(*) FROM {}", snapshot_rows(table));
+        let n = conn.query_row(
+            &sql,
+            duckdb::params_from_iter(snapshot_values(self.snapshot)),
+            |r| r.get(0),
+        )?;
+        Ok(n)
+    }
+
+    /// Caches the model tables that two or more of `rules` read (see the module doc);
+    /// returns their names. Rules that fail to plan are skipped here (they fail when run).
+    pub async fn cache_tables(&self, rules: &[Rule]) -> Result<Vec<String>, AnalysisError> {
+        let started = Instant::now();
+        let mut usage: BTreeMap<usize, Usage> = BTreeMap::new();
+        for rule in rules {
+            let Ok((df, _)) = self.plan(rule).await else {
+                continue;
+            };
+            if let Ok(plan) = df.into_optimized_plan() {
+                collect(&plan, &mut usage, true);
+            }
+        }
+        // The correlation views are re-registered over the cache: it holds their columns too.
+        for (_, sql) in crate::correlate::VIEWS {
+            let plan = self.ctx.sql(sql).await?.into_optimized_plan()?;
+            collect(&plan, &mut usage, false);
+        }
+        let mut chosen: Vec<(Table, Vec<String>)> = Vec::new();
+        for (index, u) in usage {
+            let table = Table::ALL[index];
+            if u.rules < 2 || u.columns.is_empty() {
+                continue;
+            }
+            let rows = self.count_rows(table)?;
+            if rows > CACHE_MAX_ROWS {
+                tracing::debug!(
+                    message = "Table too large to cache.",
+                    table = table.name(),
+                    rows
+                );
+                continue;
+            }
+            chosen.push((table, u.columns.into_iter().collect()));
+        }
+        // Read the chosen tables at the same time (each scan is its own DuckDB thread).
+        let loads = chosen.iter().map(|(table, columns)| async move {
+            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+            let df = self.ctx.table(table.name()).await?.select_columns(&names)?;
+            let schema = Arc::new(df.schema().as_arrow().clone());
+            let batches = df.collect().await?;
+            Ok::<_, AnalysisError>((*table, schema, batches))
+        });
+        let loaded = futures::future::try_join_all(loads).await?;
+        let mut names = Vec::new();
+        for (table, schema, batches) in loaded {
+            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); PARTITIONS];
+            for (i, b) in batches.into_iter().enumerate() {
+                partitions[i % PARTITIONS].push(b);
+            }
+            self.ctx.deregister_table(table.name())?;
+            self.ctx.register_table(
+                table.name(),
+                Arc::new(MemTable::try_new(schema, partitions)?),
+            )?;
+            tracing::debug!(
+                message = "Table cached.",
+                table = table.name(),
+                rows,
+                columns = self.ctx.table(table.name()).await?.schema().fields().len()
+            );
+            names.push(table.name().to_string());
+        }
+        if !names.is_empty() {
+            self.register_correlation().await?;
+        }
+        tracing::debug!(
+            message = "Tables cached for the evaluation.",
+            tables = names.join(","),
+            millis = started.elapsed().as_millis() as u64
+        );
+        Ok(names)
+    }
+}
