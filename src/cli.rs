@@ -131,6 +131,10 @@ pub struct IngestArgs {
     /// Envoy logs without an authority.
     #[arg(long, value_name = "NAME")]
     pub tenant: Option<String>,
+    /// Parsing threads (default: one per CPU; a reading thread and the store writer run
+    /// beside them).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Args)]

@@ -16,18 +16,29 @@
 //!   chains, last use, issuance) as views; [`trace`]: the chain behind one credential, request,
 //!   identity or address.
 //!
+//! Feature `store` (default) builds everything that needs DuckDB or DataFusion; without it only
+//! [`model`], [`policy`] and [`time`] build (what the log parsers need, for fuzzing).
+//!
 //! Only this crate knows DuckDB and DataFusion. Time is always a parameter.
 
+#[cfg(feature = "store")]
 pub mod analysis;
+#[cfg(feature = "store")]
 pub mod correlate;
+#[cfg(feature = "store")]
 pub mod findings;
 pub mod model;
 pub mod policy;
+#[cfg(feature = "store")]
 pub mod rules;
+#[cfg(feature = "store")]
 pub mod store;
+#[cfg(feature = "store")]
 pub mod synthetic;
 pub mod time;
+#[cfg(feature = "store")]
 pub mod trace;
 
 pub use model::{RowSet, Table};
+#[cfg(feature = "store")]
 pub use store::{Store, StoreError};

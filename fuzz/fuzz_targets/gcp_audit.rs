@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nhiscope_scanners::logs::ingest::normalise;
+use nhiscope_scanners::logs::normalise::normalise;
 use nhiscope_scanners::logs::Format;
 
 fuzz_target!(|data: &[u8]| {

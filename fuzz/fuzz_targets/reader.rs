@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nhiscope_scanners::logs::ingest::parse_all;
+use nhiscope_scanners::logs::normalise::parse_all;
 
 fuzz_target!(|data: &[u8]| {
     let input: Box<dyn std::io::BufRead + Send> = Box::new(std::io::Cursor::new(data.to_vec()));

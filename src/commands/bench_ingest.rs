@@ -2,7 +2,8 @@
 //! delivery files of the same events), then runs, each as its own process so peak RSS is its
 //! own: `nhiscope ingest` over the NDJSON file, over the S3 files, and DuckDB's `read_json`
 //! (through the Python client, with its JSON extension) over the same files, materialised into
-//! a table. Prints events/s, MB/s (of uncompressed JSON) and peak RSS for each.
+//! a table in memory (its raw read) and, for NDJSON, into a database file (parse and persist,
+//! as `ingest` does). Prints events/s, MB/s (of uncompressed JSON) and peak RSS for each.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -96,8 +97,8 @@ pub fn run(args: &BenchIngestArgs, _now: i64) -> Result<ExitCode> {
     }
     let script = r#"
 import duckdb, json, sys, time
-kind, path = sys.argv[1], sys.argv[2]
-con = duckdb.connect()
+kind, path, db = sys.argv[1], sys.argv[2], sys.argv[3]
+con = duckdb.connect(db)
 con.execute("SET enable_progress_bar = false")
 t = time.time()
 if kind == "ndjson":
@@ -105,6 +106,7 @@ if kind == "ndjson":
 else:
     con.execute("CREATE TABLE t AS SELECT unnest(Records) AS r FROM read_json(?, format = 'auto', maximum_object_size = 268435456)", [path + "/*.json.gz"])
 n = con.execute("SELECT count(*) FROM t").fetchone()[0]
+con.execute("CHECKPOINT")
 print(json.dumps({"rows": n, "seconds": time.time() - t}))
 "#;
     let has_duckdb = Command::new(&args.python)
@@ -113,12 +115,24 @@ print(json.dumps({"rows": n, "seconds": time.time() - t}))
         .status()
         .is_ok_and(|s| s.success());
     if has_duckdb {
-        for (name, kind, input) in [
-            ("DuckDB read_json, NDJSON", "ndjson", &ndjson),
-            ("DuckDB read_json, S3 .json.gz", "s3", &s3),
+        // In memory (DuckDB's raw read, the target) and into a database file (parse and
+        // persist, as `nhiscope ingest` does).
+        let file = args.dir.join("bench-read-json.duckdb");
+        let memory = PathBuf::from(":memory:");
+        for (name, kind, input, db) in [
+            ("DuckDB read_json, NDJSON", "ndjson", &ndjson, &memory),
+            ("DuckDB read_json, S3 .json.gz", "s3", &s3, &memory),
+            (
+                "DuckDB read_json, NDJSON, to file",
+                "ndjson",
+                &ndjson,
+                &file,
+            ),
         ] {
+            let _ = std::fs::remove_file(&file);
+            let _ = std::fs::remove_file(file.with_extension("duckdb.wal"));
             let mut cmd = Command::new(&args.python);
-            cmd.arg("-c").arg(script).arg(kind).arg(input);
+            cmd.arg("-c").arg(script).arg(kind).arg(input).arg(db);
             let (seconds, rss, out) = timed(cmd)?;
             runs.push(Run {
                 name: name.into(),

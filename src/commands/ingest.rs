@@ -17,15 +17,15 @@ use crate::cli::{Format as Output, IngestArgs};
 use crate::commands::EXIT_PARTIAL;
 use crate::output;
 
-/// One bar per input: bytes read (of the file on disk) and records seen.
+/// One bar for the run: bytes read of all inputs (on disk) and records seen; the message names
+/// the input started last (several are read at once).
 struct Bar {
     bar: ProgressBar,
 }
 
 impl IngestObserver for Bar {
-    fn input_started(&self, name: &str, size: Option<u64>) {
-        self.bar.reset();
-        match size {
+    fn run_started(&self, _inputs: usize, bytes: Option<u64>) {
+        match bytes {
             Some(n) => {
                 self.bar.set_length(n);
                 self.bar.set_style(
@@ -40,18 +40,15 @@ impl IngestObserver for Bar {
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             ),
         }
+    }
+
+    fn input_started(&self, name: &str) {
         self.bar.set_prefix(name.to_string());
     }
 
     fn progress(&self, bytes: u64, records: u64) {
         self.bar.set_position(bytes);
         self.bar.set_message(format!("{records} records"));
-    }
-
-    fn input_finished(&self, _name: &str) {
-        if let Some(n) = self.bar.length() {
-            self.bar.set_position(n);
-        }
     }
 }
 
@@ -82,11 +79,13 @@ pub fn run(args: &IngestArgs, mut store: Store, quiet: bool, now: i64) -> Result
         },
     );
     bar.enable_steady_tick(Duration::from_millis(200));
+    let defaults = IngestOptions::default();
     let options = IngestOptions {
         format,
         memory_limit: Some(args.memory_limit.clone()),
         default_tenant: args.tenant.clone(),
-        ..IngestOptions::default()
+        threads: args.threads.map_or(defaults.threads, usize::from),
+        ..defaults
     };
     let mut report = ingest(
         &mut store,

@@ -10,7 +10,7 @@ use std::io::BufRead;
 
 use nhiscope_engine::model::EventRow;
 use nhiscope_engine::time;
-use nhiscope_scanners::logs::ingest::{normalise, parse_all};
+use nhiscope_scanners::logs::normalise::{normalise, parse_all};
 use serde_json::Value;
 
 use crate::conformance::shared;
@@ -347,7 +347,7 @@ fn graph_directory_audit_example() {
 /// path actually took the CloudTrail records (it would pass vacuously otherwise).
 #[test]
 fn fast_and_general_paths_agree_on_every_sample() {
-    use nhiscope_scanners::logs::ingest::normalise_text;
+    use nhiscope_scanners::logs::normalise::normalise_text;
     use nhiscope_scanners::logs::reader::{merge_row, read_records, RecordAt, RecordSink};
 
     #[derive(Default)]

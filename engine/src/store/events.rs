@@ -1,10 +1,13 @@
 //! The write path of normalised log events. An ingest run is a scan of source `logs` with one
 //! collector, `ingest:<scan id>`, unique to the run (so every run stays in force, see
-//! migration 0004). Batches are appended through the Arrow appender into a temporary staging
-//! table; [`Store::flush_events`] moves them into `events` in one transaction, keeping one row
-//! per (provider, event_id, event_time) (a duplicate is the same record, so it has the same
-//! time) and skipping what is already stored, so memory stays bounded by the staging size and
-//! duplicates are counted, never stored.
+//! migration 0004), written in one transaction: batches are appended through the Arrow
+//! appender straight into `events` (DuckDB writes full row groups of a large transaction to
+//! the file as it goes, compressed, so memory stays bounded), then
+//! [`Store::dedupe_events`] deletes what the run stored twice or what earlier runs already
+//! stored (one row per (provider, event_id, event_time): a duplicate is the same record, so it
+//! has the same time), and [`Store::finish_ingest`] commits. A run that fails or is
+//! interrupted leaves no event behind ([`Store::abort_ingest`]; the next run marks a run left
+//! `running` by a dead process as failed).
 
 use std::collections::BTreeMap;
 
@@ -34,57 +37,85 @@ pub struct Quarantined {
     pub reason: String,
 }
 
-const STAGING: &str = "events_staging";
-
 impl Store {
-    /// Starts an ingest run at `started_at`.
+    /// Starts an ingest run at `started_at` and opens its transaction. Runs a dead process left
+    /// `running` are marked failed first (their transaction never committed, so they stored
+    /// nothing).
     pub fn begin_ingest(&mut self, started_at: Micros) -> Result<IngestRun> {
+        self.conn.execute(
+            "UPDATE scans SET status = 'failed', finished_at = started_at,
+                              summary = 'interrupted: the ingest process ended before the run finished'
+             WHERE source = ? AND status = 'running'",
+            params![LOGS_SOURCE],
+        )?;
         let scan_id = self.begin_scan(LOGS_SOURCE, LOGS_SOURCE, "ingest", started_at)?;
-        self.conn.execute_batch(&format!(
-            "CREATE TEMP TABLE IF NOT EXISTS {STAGING} AS SELECT * FROM events LIMIT 0;
-             DELETE FROM {STAGING};"
-        ))?;
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
         Ok(IngestRun {
             scan_id,
             collector: format!("ingest:{scan_id}"),
         })
     }
 
-    /// Appends one batch (in `Table::Events`' schema) to the run's staging table.
-    pub fn stage_events(&mut self, batch: RecordBatch) -> Result<()> {
-        let mut appender = self
-            .conn
-            .appender_to_catalog_and_db(STAGING, "temp", "main")?;
+    /// Appends one batch (in `Table::Events`' schema) to `events`, inside the run's
+    /// transaction.
+    pub fn append_events(&mut self, batch: RecordBatch) -> Result<()> {
+        let mut appender = self.conn.appender("events")?;
         appender.append_record_batch(batch)?;
         appender.flush()?;
         Ok(())
     }
 
-    /// Moves the staged events into `events`: one row per (provider, event_id, event_time), nothing that
-    /// is already stored. Returns how many rows of each source format were stored.
-    pub fn flush_events(&mut self, run: &IngestRun) -> Result<BTreeMap<String, i64>> {
-        // A duplicate is the same record, so it has the same time: bounding the lookup by the
-        // staged time range lets DuckDB skip the row groups of `events` outside it.
+    /// Deletes the run's duplicates: of the rows the run stored with one (provider, event_id,
+    /// event_time), all but the first by `raw_ref`, and every row an earlier run already
+    /// stored. Returns how many rows of each source format the run keeps.
+    pub fn dedupe_events(&mut self, run: &IngestRun) -> Result<BTreeMap<String, i64>> {
         let (lo, hi): (Option<i64>, Option<i64>) = self.conn.query_row(
-            &format!("SELECT epoch_us(min(event_time)), epoch_us(max(event_time)) FROM {STAGING}"),
-            [],
+            "SELECT epoch_us(min(event_time)), epoch_us(max(event_time)) FROM events WHERE scan_id = ?",
+            params![run.scan_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            &format!(
-                "INSERT INTO events
-                 SELECT s.* FROM (SELECT * FROM {STAGING}
-                                  QUALIFY row_number() OVER (PARTITION BY provider, event_id, event_time ORDER BY raw_ref) = 1) s
-                 WHERE NOT EXISTS (SELECT 1 FROM events e
-                                   WHERE e.event_time BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT)
-                                     AND e.provider = s.provider AND e.event_id = s.event_id
-                                     AND e.event_time = s.event_time)"
-            ),
-            params![lo, hi],
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            return Ok(BTreeMap::new());
+        };
+        // Cheap checks first: most runs repeat nothing, and a fresh store has nothing older.
+        let repeated: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE scan_id = ?
+                            GROUP BY provider, event_id, event_time HAVING count(*) > 1)",
+            params![run.scan_id],
+            |r| r.get(0),
         )?;
-        tx.execute_batch(&format!("DELETE FROM {STAGING}"))?;
-        tx.commit()?;
+        // A duplicate is the same record, so it has the same time: bounding the lookup by the
+        // run's time range lets DuckDB skip the row groups of `events` outside it.
+        let older: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE scan_id <> ?
+                            AND event_time BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT))",
+            params![run.scan_id, lo, hi],
+            |r| r.get(0),
+        )?;
+        if repeated {
+            self.conn.execute(
+                "DELETE FROM events WHERE rowid IN (
+                     SELECT r FROM (
+                         SELECT rowid AS r, row_number() OVER (
+                             PARTITION BY provider, event_id, event_time ORDER BY raw_ref, rowid) AS n
+                         FROM events WHERE scan_id = ?)
+                     WHERE n > 1)",
+                params![run.scan_id],
+            )?;
+        }
+        if older {
+            self.conn.execute(
+                "DELETE FROM events WHERE rowid IN (
+                     SELECT s.rowid FROM events s
+                     WHERE s.scan_id = ? AND EXISTS (
+                         SELECT 1 FROM events e
+                         WHERE e.scan_id <> s.scan_id
+                           AND e.event_time BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT)
+                           AND e.provider = s.provider AND e.event_id = s.event_id
+                           AND e.event_time = s.event_time))",
+                params![run.scan_id, lo, hi],
+            )?;
+        }
         self.stored_events(run)
     }
 
@@ -97,26 +128,22 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Records quarantined records of `run`.
+    /// Records quarantined records of `run` (inside its transaction).
     pub fn quarantine(&mut self, run: &IngestRun, records: &[Quarantined]) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
-        let tx = self.conn.transaction()?;
-        {
-            let mut appender = tx.appender("ingest_quarantine")?;
-            for q in records {
-                appender.append_row(params![
-                    run.scan_id,
-                    q.file,
-                    q.line,
-                    q.source_format,
-                    q.reason
-                ])?;
-            }
-            appender.flush()?;
+        let mut appender = self.conn.appender("ingest_quarantine")?;
+        for q in records {
+            appender.append_row(params![
+                run.scan_id,
+                q.file,
+                q.line,
+                q.source_format,
+                q.reason
+            ])?;
         }
-        tx.commit()?;
+        appender.flush()?;
         Ok(())
     }
 
@@ -167,7 +194,8 @@ impl Store {
         Ok(n)
     }
 
-    /// Closes `run`: records its collector (items = events stored) and finishes the scan.
+    /// Closes `run`: records its collector (items = events stored), finishes the scan and
+    /// commits the run's transaction.
     pub fn finish_ingest(
         &mut self,
         run: &IngestRun,
@@ -195,7 +223,34 @@ impl Store {
             tables,
         };
         self.record_collector(run.scan_id, &record)?;
-        self.finish_scan(run.scan_id, finished_at, None, Some(summary))
+        let status = self.finish_scan(run.scan_id, finished_at, None, Some(summary))?;
+        self.conn.execute_batch("COMMIT")?;
+        Ok(status)
+    }
+
+    /// Ends `run` after a failure: its transaction is rolled back (nothing it wrote stays) and
+    /// the scan is recorded as failed, with the reason.
+    pub fn abort_ingest(
+        &mut self,
+        run: &IngestRun,
+        finished_at: Micros,
+        duration_ms: i64,
+        error: &str,
+    ) -> Result<()> {
+        // Rolling back a transaction DuckDB already aborted fails harmlessly.
+        let _ = self.conn.execute_batch("ROLLBACK");
+        let record = CollectorRecord {
+            collector: run.collector.clone(),
+            status: CollectorStatus::Failed,
+            items: 0,
+            api_calls: 0,
+            duration_ms,
+            error: Some(error.to_string()),
+            tables: Vec::new(),
+        };
+        self.record_collector(run.scan_id, &record)?;
+        self.finish_scan(run.scan_id, finished_at, None, Some(error))?;
+        Ok(())
     }
 
     /// The quarantined records of one run, in file and line order.
@@ -235,21 +290,21 @@ mod tests {
         }
     }
 
-    fn stage(store: &mut Store, run: &IngestRun, rows: &[EventRow]) {
+    fn append(store: &mut Store, run: &IngestRun, rows: &[EventRow]) {
         let mut b = EventBatchBuilder::new(run.scan_id, &run.collector);
         for r in rows {
             b.push(r);
         }
         store
-            .stage_events(b.finish().expect("batch"))
-            .expect("stage");
+            .append_events(b.finish().expect("batch"))
+            .expect("append");
     }
 
     #[test]
     fn events_are_stored_once_per_provider_and_id_across_runs() {
         let mut store = Store::open_in_memory().expect("store");
         let run = store.begin_ingest(1).expect("begin");
-        stage(
+        append(
             &mut store,
             &run,
             &[
@@ -258,7 +313,7 @@ mod tests {
                 event("b", "cloudtrail", "f:3"),
             ],
         );
-        let stored = store.flush_events(&run).expect("flush");
+        let stored = store.dedupe_events(&run).expect("dedupe");
         assert_eq!(stored.get("cloudtrail"), Some(&2));
         store
             .quarantine(
@@ -278,7 +333,7 @@ mod tests {
 
         let second = store.begin_ingest(3).expect("begin");
         assert_ne!(second.collector, run.collector);
-        stage(
+        append(
             &mut store,
             &second,
             &[
@@ -288,8 +343,8 @@ mod tests {
         );
         assert_eq!(
             store
-                .flush_events(&second)
-                .expect("flush")
+                .dedupe_events(&second)
+                .expect("dedupe")
                 .get("cloudtrail"),
             Some(&1)
         );
@@ -307,5 +362,48 @@ mod tests {
         assert_eq!(q.len(), 1);
         assert_eq!(q[0].line, 4);
         assert_eq!(Table::Events.name(), "events");
+    }
+
+    #[test]
+    fn failed_and_interrupted_runs_store_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("store.duckdb");
+        let count = |store: &Store| -> i64 {
+            store
+                .conn()
+                .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+                .expect("count")
+        };
+        let interrupted = {
+            let mut store = Store::open(&path).expect("open");
+            let run = store.begin_ingest(1).expect("begin");
+            append(&mut store, &run, &[event("a", "cloudtrail", "f:1")]);
+            run.scan_id
+            // The process "dies": the store is dropped with the run open.
+        };
+        let mut store = Store::open(&path).expect("reopen");
+        assert_eq!(count(&store), 0, "an interrupted run stored nothing");
+        let run = store.begin_ingest(2).expect("begin");
+        assert_eq!(
+            store.scan(interrupted).expect("scan").status,
+            ScanStatus::Failed
+        );
+        append(&mut store, &run, &[event("a", "cloudtrail", "f:1")]);
+        store.abort_ingest(&run, 3, 0, "disk full").expect("abort");
+        assert_eq!(count(&store), 0, "a failed run stored nothing");
+        assert_eq!(
+            store.scan(run.scan_id).expect("scan").status,
+            ScanStatus::Failed
+        );
+
+        // The same event, ingested again, is not taken for a duplicate of either.
+        let run = store.begin_ingest(4).expect("begin");
+        append(&mut store, &run, &[event("a", "cloudtrail", "f:1")]);
+        assert_eq!(
+            store.dedupe_events(&run).expect("dedupe").get("cloudtrail"),
+            Some(&1)
+        );
+        store.finish_ingest(&run, 5, 0, "ok").expect("finish");
+        assert_eq!(count(&store), 1);
     }
 }

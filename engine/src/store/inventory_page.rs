@@ -354,24 +354,8 @@ impl Store {
                 (limit + 1) as i64
             ],
             |r| {
-                let rank: Option<i64> = r.get(11)?;
                 Ok((
-                    InventoryItem {
-                        provider: r.get(0)?,
-                        tenant: r.get(1)?,
-                        kind: r.get(2)?,
-                        name: r.get(3)?,
-                        identity_id: r.get(4)?,
-                        created_at: r.get(5)?,
-                        last_used_at: r.get(6)?,
-                        active_keys: r.get(7)?,
-                        oldest_active_key: r.get(8)?,
-                        owners: r.get(9)?,
-                        open_findings: r.get(10)?,
-                        max_severity: rank
-                            .and_then(|k| SEVERITY_NAMES.get(k as usize))
-                            .map(|s| s.to_string()),
-                    },
+                    inventory_item(r)?,
                     r.get::<_, String>(12)?,
                     r.get::<_, i64>(13)?,
                 ))
@@ -411,6 +395,29 @@ impl Store {
         }
         Ok(InventoryPage { items, total, next })
     }
+}
+
+/// An inventory row from columns 0-11 of a page query (provider, tenant, kind, name, identity
+/// id, created, last used, active keys, oldest active key, owners, open findings, worst
+/// severity rank): the layout both the summary and the aggregating plans select.
+pub(super) fn inventory_item(r: &duckdb::Row<'_>) -> duckdb::Result<InventoryItem> {
+    let rank: Option<i64> = r.get(11)?;
+    Ok(InventoryItem {
+        provider: r.get(0)?,
+        tenant: r.get(1)?,
+        kind: r.get(2)?,
+        name: r.get(3)?,
+        identity_id: r.get(4)?,
+        created_at: r.get(5)?,
+        last_used_at: r.get(6)?,
+        active_keys: r.get(7)?,
+        oldest_active_key: r.get(8)?,
+        owners: r.get(9)?,
+        open_findings: r.get(10)?,
+        max_severity: rank
+            .and_then(|k| SEVERITY_NAMES.get(k as usize))
+            .map(|s| s.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use duckdb::types::ToSql;
 use duckdb::OptionalExt;
 
 use super::inventory_page::{
-    InventoryCursor, InventoryItem, InventoryPage, InventoryQuery, InventorySort, KeyAge,
-    SEVERITY_NAMES, STALE_DAYS,
+    inventory_item, InventoryCursor, InventoryPage, InventoryQuery, InventorySort, KeyAge,
+    STALE_DAYS,
 };
 use super::summary::SummaryBuild;
 use super::{Result, Store};
@@ -209,24 +209,8 @@ impl Store {
         values.push(&limit_value);
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(values.as_slice(), |r| {
-            let rank: Option<i64> = r.get(11)?;
             Ok((
-                InventoryItem {
-                    provider: r.get(0)?,
-                    tenant: r.get(1)?,
-                    kind: r.get(2)?,
-                    name: r.get(3)?,
-                    identity_id: r.get(4)?,
-                    created_at: r.get(5)?,
-                    last_used_at: r.get(6)?,
-                    active_keys: r.get(7)?,
-                    oldest_active_key: r.get(8)?,
-                    owners: r.get(9)?,
-                    open_findings: r.get(10)?,
-                    max_severity: rank
-                        .and_then(|k| SEVERITY_NAMES.get(k as usize))
-                        .map(|s| s.to_string()),
-                },
+                inventory_item(r)?,
                 r.get::<_, String>(12)?,
                 r.get::<_, i64>(13)?,
                 r.get::<_, Option<i64>>(14)?,

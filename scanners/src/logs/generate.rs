@@ -150,7 +150,7 @@ pub fn write_s3_object(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::ingest::parse_all;
+    use crate::logs::normalise::parse_all;
 
     #[test]
     fn synthetic_records_parse_and_look_real() {

@@ -1,20 +1,26 @@
-//! The ingest pipeline: inputs → [`reader`](super::reader) → envelope unwrapping → format
-//! detection (per record, or forced) → parser → [`EventBatchBuilder`] → the store's staging
-//! table, flushed into `events` with dedupe every [`IngestOptions::flush_rows`] rows. Records
-//! that cannot be normalised are quarantined with file, line and reason and counted per
-//! format; an input that cannot be read is reported and the others are still ingested.
-//! Reading and normalising run on a worker thread, store writes on the caller's, joined by a
-//! bounded channel: memory is bounded by a few batches, one staging flush and the quarantine
-//! buffer.
+//! The ingest pipeline: inputs → [`reader`](super::reader) →
+//! [`normalise`](super::normalise) (envelope, detection, parser) → [`EventBatchBuilder`] →
+//! `events`, in one store transaction per run, deduplicated once at its end. Records that
+//! cannot be normalised are quarantined with file, line and reason and counted per format; an
+//! input that cannot be read is reported and the others are still ingested. A run that fails
+//! stores nothing.
+//!
+//! Normalising runs on [`IngestOptions::threads`] parsing threads: small inputs are read whole
+//! by whichever thread takes them, large ones (and stdin) are read by one reading thread that
+//! cuts their NDJSON lines into blocks for all of them. Store writes run on the caller's
+//! thread. Bounded channels join the stages: memory is bounded by a few blocks and batches
+//! per thread and the quarantine buffer; DuckDB writes the run's row groups to the file as they
+//! fill.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::SyncSender;
-use std::sync::Arc;
+use std::io::BufRead;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use arrow::array::RecordBatch;
-use nhiscope_engine::model::{EventBatchBuilder, EventRow};
+use nhiscope_engine::model::EventBatchBuilder;
 use nhiscope_engine::store::{IngestRun, Quarantined};
 use nhiscope_engine::time::Micros;
 use nhiscope_engine::{Store, StoreError};
@@ -22,8 +28,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::input::Input;
+use super::normalise::{normalise, normalise_text, Normalised};
 use super::reader::{self, read_records, RecordAt, RecordSink};
-use super::{cloudtrail, detect, unwrap_envelope, Format};
+use super::Format;
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -32,12 +39,17 @@ pub struct IngestOptions {
     pub format: Option<Format>,
     /// Rows per Arrow batch.
     pub batch_rows: usize,
-    /// Staged rows between two moves into `events`.
-    pub flush_rows: usize,
     /// Cap on the store's memory during the run (DuckDB syntax: `1GB`), if any.
     pub memory_limit: Option<String>,
     /// The tenant of records that name none (a Kubernetes cluster, a mesh).
     pub default_tenant: Option<String>,
+    /// Parsing threads (the reading stage and the store writer run beside them).
+    pub threads: usize,
+    /// Inputs at least this large on disk (and stdin) are cut into blocks of lines for every
+    /// parsing thread; smaller ones are read whole by one.
+    pub split_from: u64,
+    /// Bytes of NDJSON per block.
+    pub block_bytes: usize,
 }
 
 impl Default for IngestOptions {
@@ -45,9 +57,11 @@ impl Default for IngestOptions {
         IngestOptions {
             format: None,
             batch_rows: 16 * 1024,
-            flush_rows: 256 * 1024,
             memory_limit: None,
             default_tenant: None,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            split_from: 8 * 1024 * 1024,
+            block_bytes: 2 * 1024 * 1024,
         }
     }
 }
@@ -96,10 +110,13 @@ impl IngestReport {
     }
 }
 
-/// Progress callbacks (the CLI draws a bar).
+/// Progress callbacks (the CLI draws a bar). Inputs are read concurrently, so several may be
+/// started and not yet finished at once.
 pub trait IngestObserver {
-    fn input_started(&self, _name: &str, _size: Option<u64>) {}
-    /// Bytes read from the current input so far, records seen in the run so far.
+    /// Before anything is read: how many inputs, and their total size on disk when known.
+    fn run_started(&self, _inputs: usize, _bytes: Option<u64>) {}
+    fn input_started(&self, _name: &str) {}
+    /// Bytes read from all inputs so far (before decompression), records seen so far.
     fn progress(&self, _bytes: u64, _records: u64) {}
     fn input_finished(&self, _name: &str) {}
 }
@@ -111,14 +128,13 @@ impl IngestObserver for Silent {}
 const SAMPLE: usize = 20;
 /// Quarantined records sent to the store at once.
 const QUARANTINE_BUFFER: usize = 1_000;
-/// Batches in flight between the parsing thread and the store.
+/// Messages in flight to the store stage, per parsing thread.
 const CHANNEL_DEPTH: usize = 2;
 
-/// What the parsing thread tells the store side.
+/// What the parsing threads tell the store side.
 enum Msg {
     Started {
         name: String,
-        size: Option<u64>,
     },
     /// A batch and, per format, how many of its rows are of that format.
     Batch(RecordBatch, Vec<(String, u64)>),
@@ -132,14 +148,32 @@ enum Msg {
         bytes: u64,
         error: Option<String>,
     },
-    Done(BTreeMap<String, FormatCounts>, Vec<String>),
+    /// One parsing thread is done: its counts and its first rejections.
+    Done(BTreeMap<String, FormatCounts>, Vec<Sample>),
     /// The parsing stage cannot go on.
     Failed(String),
 }
 
-/// Ingests `inputs` into `store` as one run started at `now`. Two stages run concurrently:
-/// reading and normalising on a worker thread, writing to the store on this one, joined by a
-/// bounded channel (so memory stays bounded whichever side is slower).
+/// A rejection kept for the report, with what orders it: input, line, index.
+type Sample = ((usize, u64), String);
+
+/// Work for a parsing thread.
+enum Work {
+    /// A whole input (by index), read by the thread that takes it.
+    Input(usize),
+    /// Whole NDJSON lines of an input, the first numbered `first_line`.
+    Block {
+        input: usize,
+        first_line: u64,
+        bytes: Vec<u8>,
+    },
+}
+
+/// Ingests `inputs` into `store` as one run started at `now`. Three stages run concurrently:
+/// a reader that hands out work (whole small inputs, blocks of lines of large ones),
+/// [`IngestOptions::threads`] parsing threads that normalise it into Arrow batches, and the
+/// store writer on this thread, joined by bounded channels (so memory stays bounded whichever
+/// side is slower).
 pub fn ingest(
     store: &mut Store,
     inputs: &[Input],
@@ -156,29 +190,42 @@ pub fn ingest(
         scan_id: run.scan_id,
         ..Default::default()
     };
-    let mut staged_per_format: BTreeMap<String, u64> = BTreeMap::new();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(CHANNEL_DEPTH);
+    let sizes: Option<Vec<u64>> = inputs.iter().map(Input::size).collect();
+    observer.run_started(inputs.len(), sizes.map(|s| s.iter().sum()));
+    let threads = options.threads.max(1);
+    let mut appended_per_format: BTreeMap<String, u64> = BTreeMap::new();
+    let mut samples: Vec<Sample> = Vec::new();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(CHANNEL_DEPTH * (threads + 1));
     let outcome: Result<(), StoreError> = std::thread::scope(|scope| {
-        let worker = {
-            let run = run.clone();
-            let options = options.clone();
-            scope.spawn(move || parse_inputs(inputs, &run, &options, tx))
-        };
-        let mut staged = 0usize;
+        let shared = Arc::new(Shared {
+            inputs,
+            names: inputs.iter().map(Input::name).collect(),
+            run: run.clone(),
+            options: options.clone(),
+            bytes: Arc::new(AtomicU64::new(0)),
+            records: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Work>(threads * 2);
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let mut handles = Vec::new();
+        for _ in 0..threads {
+            let (shared, tx, work_rx) = (shared.clone(), tx.clone(), work_rx.clone());
+            handles.push(scope.spawn(move || parse_work(&shared, tx, &work_rx)));
+        }
+        {
+            let shared = shared.clone();
+            handles.push(scope.spawn(move || hand_out(&shared, tx, work_tx)));
+        }
         let mut result = Ok(());
         for msg in rx.iter() {
             let step = (|| -> Result<(), StoreError> {
                 match msg {
-                    Msg::Started { name, size } => observer.input_started(&name, size),
+                    Msg::Started { name } => observer.input_started(&name),
                     Msg::Batch(batch, per_format) => {
-                        staged += batch.num_rows();
-                        store.stage_events(batch)?;
+                        store.append_events(batch)?;
                         for (f, n) in per_format {
-                            *staged_per_format.entry(f).or_default() += n;
-                        }
-                        if staged >= options.flush_rows {
-                            store.flush_events(&run)?;
-                            staged = 0;
+                            *appended_per_format.entry(f).or_default() += n;
                         }
                     }
                     Msg::Quarantine(q) => store.quarantine(&run, &q)?,
@@ -192,41 +239,64 @@ pub fn ingest(
                         }
                         observer.input_finished(&name);
                     }
-                    Msg::Done(formats, samples) => {
-                        report.formats = formats;
-                        report.quarantine_sample = samples;
+                    Msg::Done(formats, first) => {
+                        for (f, c) in formats {
+                            let t = report.formats.entry(f).or_default();
+                            t.read += c.read;
+                            t.quarantined += c.quarantined;
+                        }
+                        samples.extend(first);
                     }
                     Msg::Failed(reason) => return Err(StoreError::Invalid(reason)),
                 }
                 Ok(())
             })();
             if let Err(e) = step {
-                // Dropping the receiver stops the parsing thread at its next send.
+                // The parsing threads stop at their next step; the channel is drained below
+                // so none stays blocked on a send.
+                shared.stop.store(true, Ordering::Relaxed);
                 result = Err(e);
                 break;
             }
         }
+        if result.is_err() {
+            for _ in rx.iter() {}
+        }
         drop(rx);
-        if worker.join().is_err() {
-            return Err(StoreError::Invalid(
-                "the log parsing thread panicked".into(),
-            ));
+        let panicked = handles.into_iter().any(|h| h.join().is_err());
+        if panicked {
+            return Err(StoreError::Invalid("a log parsing thread panicked".into()));
         }
-        result?;
-        if staged > 0 {
-            store.flush_events(&run)?;
-        }
-        Ok(())
+        result
     });
-    outcome?;
-    let owners = store.derive_ownership(&run)?;
-    let stored = store.stored_events(&run)?;
-    report.owner_candidates = owners as u64;
-    for (format, staged) in staged_per_format {
+    let stored = outcome.and_then(|()| {
+        let stored = store.dedupe_events(&run)?;
+        report.owner_candidates = store.derive_ownership(&run)? as u64;
+        Ok(stored)
+    });
+    let stored = match stored {
+        Ok(stored) => stored,
+        Err(e) => {
+            let elapsed = started.elapsed();
+            let reason = format!("ingest failed: {e}");
+            if let Err(abort) = store.abort_ingest(
+                &run,
+                now + elapsed.as_micros() as Micros,
+                elapsed.as_millis() as i64,
+                &reason,
+            ) {
+                tracing::error!(message = "Cannot record the failed ingest run.", error = %abort);
+            }
+            return Err(e);
+        }
+    };
+    samples.sort();
+    report.quarantine_sample = samples.into_iter().take(SAMPLE).map(|(_, s)| s).collect();
+    for (format, appended) in appended_per_format {
         let ingested = stored.get(&format).copied().unwrap_or(0) as u64;
         let c = report.formats.entry(format).or_default();
         c.ingested = ingested;
-        c.duplicates = staged.saturating_sub(ingested);
+        c.duplicates = appended.saturating_sub(ingested);
     }
     let t = report.total();
     let summary = format!(
@@ -247,83 +317,154 @@ pub fn ingest(
         read = t.read,
         ingested = t.ingested,
         duplicates = t.duplicates,
-        quarantined = t.quarantined
+        quarantined = t.quarantined,
+        threads
     );
     Ok(report)
 }
 
-/// The parsing stage: every input, record by record, into batches sent to the store stage.
-/// Returns early when the store stage hung up (it failed).
-fn parse_inputs(inputs: &[Input], run: &IngestRun, options: &IngestOptions, tx: SyncSender<Msg>) {
-    let mut p = Parsing {
-        tx,
-        forced: options.format,
-        default_tenant: options.default_tenant.clone(),
-        batch_rows: options.batch_rows,
-        builder: EventBatchBuilder::new(run.scan_id, &run.collector),
-        per_format: BTreeMap::new(),
-        counts: BTreeMap::new(),
-        samples: Vec::new(),
-        quarantine: Vec::new(),
-        file: String::new(),
-        records: 0,
-        bytes: Arc::new(AtomicU64::new(0)),
-        hung_up: false,
-    };
-    for input in inputs {
-        let name = input.name();
-        p.send(Msg::Started {
-            name: name.clone(),
-            size: input.size(),
-        });
-        p.file = name.clone();
-        p.bytes.store(0, Ordering::Relaxed);
-        let outcome = input
-            .open(p.bytes.clone())
-            .and_then(|reader| read_records(reader, &mut p));
-        let error = outcome.err().map(|e| e.to_string());
-        if let Some(e) = &error {
-            p.reject(0, None, format!("cannot read input: {e}"));
-        }
-        p.send_quarantine();
-        let bytes = p.bytes.load(Ordering::Relaxed);
-        p.send(Msg::Finished { name, bytes, error });
-        if p.hung_up {
-            return;
-        }
-    }
-    p.send_batch();
-    p.send_quarantine();
-    let done = Msg::Done(
-        std::mem::take(&mut p.counts),
-        std::mem::take(&mut p.samples),
-    );
-    p.send(done);
+/// What every stage of one run shares.
+struct Shared<'a> {
+    inputs: &'a [Input],
+    names: Vec<String>,
+    run: IngestRun,
+    options: IngestOptions,
+    /// Bytes read from every input so far (progress).
+    bytes: Arc<AtomicU64>,
+    /// Records seen so far (progress).
+    records: AtomicU64,
+    /// The store stage failed: stop.
+    stop: AtomicBool,
 }
 
-struct Parsing {
+/// The reading stage: small inputs go whole to the parsing threads; large ones (and stdin) are
+/// opened here and their NDJSON lines cut into blocks for them. A large input that is not
+/// NDJSON (one big document) is parsed here, as a parsing thread would.
+fn hand_out(shared: &Shared<'_>, tx: SyncSender<Msg>, work: SyncSender<Work>) {
+    let mut p = Parsing::new(shared, tx);
+    for (i, input) in shared.inputs.iter().enumerate() {
+        if p.hung_up() {
+            break;
+        }
+        // A directory of S3 delivery files is read file by file on every thread.
+        let small = input.size().is_some_and(|n| n < shared.options.split_from);
+        if small {
+            if work.send(Work::Input(i)).is_err() {
+                break;
+            }
+            continue;
+        }
+        p.read_input(i, Some(&work));
+    }
+    drop(work);
+    p.finish();
+}
+
+/// A parsing thread: takes work until there is none.
+fn parse_work(shared: &Shared<'_>, tx: SyncSender<Msg>, work: &Mutex<Receiver<Work>>) {
+    let mut p = Parsing::new(shared, tx);
+    loop {
+        let next = match work.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => break,
+        };
+        let Ok(next) = next else { break };
+        if p.hung_up() {
+            continue; // drain, so the reading stage is never left blocked
+        }
+        match next {
+            Work::Input(i) => p.read_input(i, None),
+            Work::Block {
+                input,
+                first_line,
+                bytes,
+            } => {
+                p.input = input;
+                reader::read_block(&bytes, first_line, &mut p);
+            }
+        }
+    }
+    p.finish();
+}
+
+/// One thread's parsing state: its batch builder, counts and quarantine buffer.
+struct Parsing<'s, 'a> {
+    shared: &'s Shared<'a>,
     tx: SyncSender<Msg>,
-    forced: Option<Format>,
-    default_tenant: Option<String>,
-    batch_rows: usize,
     builder: EventBatchBuilder,
     /// Rows per format in the batch being built.
     per_format: BTreeMap<String, u64>,
     counts: BTreeMap<String, FormatCounts>,
-    samples: Vec<String>,
+    samples: Vec<Sample>,
     quarantine: Vec<Quarantined>,
-    file: String,
+    /// The input being parsed (index into `shared.inputs`).
+    input: usize,
+    /// Where blocks of lines go, while reading a large input.
+    blocks: Option<SyncSender<Work>>,
     records: u64,
-    bytes: Arc<AtomicU64>,
     /// The store stage stopped (it failed): parse nothing more.
     hung_up: bool,
 }
 
-impl Parsing {
+impl<'s, 'a> Parsing<'s, 'a> {
+    fn new(shared: &'s Shared<'a>, tx: SyncSender<Msg>) -> Parsing<'s, 'a> {
+        Parsing {
+            shared,
+            tx,
+            builder: EventBatchBuilder::new(shared.run.scan_id, &shared.run.collector),
+            per_format: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            samples: Vec::new(),
+            quarantine: Vec::new(),
+            input: 0,
+            blocks: None,
+            records: 0,
+            hung_up: false,
+        }
+    }
+
+    fn hung_up(&mut self) -> bool {
+        if self.shared.stop.load(Ordering::Relaxed) {
+            self.hung_up = true;
+        }
+        self.hung_up
+    }
+
     fn send(&mut self, msg: Msg) {
         if !self.hung_up && self.tx.send(msg).is_err() {
             self.hung_up = true;
         }
+    }
+
+    /// Reads input `i` here; with `blocks`, its NDJSON lines are cut into blocks sent there.
+    fn read_input(&mut self, i: usize, blocks: Option<&SyncSender<Work>>) {
+        let name = self.shared.names[i].clone();
+        self.send(Msg::Started { name: name.clone() });
+        self.input = i;
+        self.blocks = blocks.cloned();
+        let own = Arc::new(AtomicU64::new(0));
+        let outcome = self.shared.inputs[i]
+            .open(&[own.clone(), self.shared.bytes.clone()])
+            .and_then(|reader| read_records(reader, self));
+        self.blocks = None;
+        let error = outcome.err().map(|e| e.to_string());
+        if let Some(e) = &error {
+            self.reject(0, None, format!("cannot read input: {e}"));
+        }
+        self.send_quarantine();
+        let bytes = own.load(Ordering::Relaxed);
+        self.send(Msg::Finished { name, bytes, error });
+    }
+
+    /// Sends what is left and this thread's counts.
+    fn finish(mut self) {
+        self.send_batch();
+        self.send_quarantine();
+        let done = Msg::Done(
+            std::mem::take(&mut self.counts),
+            std::mem::take(&mut self.samples),
+        );
+        self.send(done);
     }
 
     fn send_batch(&mut self) {
@@ -352,17 +493,16 @@ impl Parsing {
     }
 
     fn reject(&mut self, line: u64, format: Option<&str>, reason: String) {
-        let c = self
-            .counts
-            .entry(format.unwrap_or("unknown").to_string())
-            .or_default();
+        let c = count(&mut self.counts, format.unwrap_or("unknown"));
         c.read += 1;
         c.quarantined += 1;
+        let file = &self.shared.names[self.input];
         if self.samples.len() < SAMPLE {
-            self.samples.push(format!("{}:{line}: {reason}", self.file));
+            self.samples
+                .push(((self.input, line), format!("{file}:{line}: {reason}")));
         }
         self.quarantine.push(Quarantined {
-            file: self.file.clone(),
+            file: file.clone(),
             line: line as i64,
             source_format: format.map(str::to_string),
             reason,
@@ -371,9 +511,7 @@ impl Parsing {
             self.send_quarantine();
         }
     }
-}
 
-impl Parsing {
     /// Counts one record and reports progress now and then; false when nothing more is to be
     /// parsed.
     fn tick(&mut self) -> bool {
@@ -382,8 +520,10 @@ impl Parsing {
         }
         self.records += 1;
         if self.records.is_multiple_of(4096) {
-            let (bytes, records) = (self.bytes.load(Ordering::Relaxed), self.records);
+            let records = self.shared.records.fetch_add(4096, Ordering::Relaxed) + 4096;
+            let bytes = self.shared.bytes.load(Ordering::Relaxed);
             self.send(Msg::Progress { bytes, records });
+            return !self.hung_up();
         }
         true
     }
@@ -394,15 +534,15 @@ impl Parsing {
             Ok((format, mut event)) => {
                 let name = format.name();
                 count(&mut self.counts, name).read += 1;
-                event.raw_ref = format!("{}:{at}", self.file);
+                event.raw_ref = format!("{}:{at}", self.shared.names[self.input]);
                 if event.tenant.is_empty() {
-                    if let Some(t) = &self.default_tenant {
+                    if let Some(t) = &self.shared.options.default_tenant {
                         event.tenant.clone_from(t);
                     }
                 }
                 self.builder.push(&event);
                 *count(&mut self.per_format, name) += 1;
-                if self.builder.len() >= self.batch_rows {
+                if self.builder.len() >= self.shared.options.batch_rows {
                     self.send_batch();
                 }
             }
@@ -419,17 +559,17 @@ fn count<'m, V: Default>(map: &'m mut BTreeMap<String, V>, name: &str) -> &'m mu
     map.get_mut(name).expect("inserted above")
 }
 
-impl RecordSink for Parsing {
+impl RecordSink for Parsing<'_, '_> {
     fn record(&mut self, at: RecordAt, record: Value) {
         if self.tick() {
-            let outcome = normalise(record, self.forced);
+            let outcome = normalise(record, self.shared.options.format);
             self.accept(at, outcome);
         }
     }
 
     fn raw(&mut self, at: RecordAt, text: &str) {
         if self.tick() {
-            let outcome = normalise_text(text, self.forced);
+            let outcome = normalise_text(text, self.shared.options.format);
             self.accept(at, outcome);
         }
     }
@@ -439,98 +579,30 @@ impl RecordSink for Parsing {
             self.reject(line, None, reason);
         }
     }
-}
 
-/// A record's format and event, or its format (when known) and why it was not normalised.
-pub type Normalised = Result<(Format, EventRow), (Option<Format>, String)>;
-
-/// One record given as JSON text: CloudTrail records take the typed fast path
-/// ([`cloudtrail::parse_text`]), everything else (and any record it declines) the general one,
-/// through a `Value`. Text that is not JSON is reported as such.
-pub fn normalise_text(text: &str, forced: Option<Format>) -> Normalised {
-    if matches!(forced, None | Some(Format::CloudTrail)) {
-        if let Some(outcome) = cloudtrail::parse_text(text) {
-            return outcome
-                .map(|e| (Format::CloudTrail, e))
-                .map_err(|r| (Some(Format::CloudTrail), format!("cloudtrail: {}", r.0)));
-        }
+    fn take_lines(
+        &mut self,
+        input: Box<dyn BufRead + Send>,
+        done: u64,
+    ) -> std::io::Result<Option<Box<dyn BufRead + Send>>> {
+        let Some(blocks) = self.blocks.clone() else {
+            return Ok(Some(input));
+        };
+        let i = self.input;
+        let stop = &self.shared.stop;
+        let size = self.shared.options.block_bytes;
+        reader::split_lines(input, done, size, |first_line, bytes| {
+            !stop.load(Ordering::Relaxed)
+                && blocks
+                    .send(Work::Block {
+                        input: i,
+                        first_line,
+                        bytes,
+                    })
+                    .is_ok()
+        })?;
+        Ok(None)
     }
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => normalise(reader::merge_row(v), forced),
-        Err(e) => Err((None, format!("invalid JSON: {e}"))),
-    }
-}
-
-/// One record → its format and event, or the format (when known) and why not.
-pub fn normalise(record: Value, forced: Option<Format>) -> Normalised {
-    let record = unwrap_envelope(record).map_err(|r| (None, r.0))?;
-    let Some(format) = forced.or_else(|| detect(&record)) else {
-        let keys: Vec<&str> = record
-            .as_object()
-            .map(|o| o.keys().take(8).map(String::as_str).collect())
-            .unwrap_or_default();
-        return Err((
-            None,
-            format!(
-                "no known log format recognises this record (keys: {})",
-                keys.join(", ")
-            ),
-        ));
-    };
-    format
-        .parser()
-        .parse(&record)
-        .map(|e| (format, e))
-        .map_err(|r| (Some(format), format!("{}: {}", format.name(), r.0)))
-}
-
-/// Events of one input and `(line, reason)` for each record that was not normalised.
-pub type Parsed = (Vec<EventRow>, Vec<(u64, String)>);
-
-/// Every event of one input, in memory, with the reasons of what was not normalised as
-/// `(line, reason)` (tests, fuzzing and small inputs; `ingest` streams instead).
-pub fn parse_all(
-    input: Box<dyn std::io::BufRead + Send>,
-    name: &str,
-    forced: Option<Format>,
-) -> std::io::Result<Parsed> {
-    struct Collect<'a> {
-        name: &'a str,
-        forced: Option<Format>,
-        events: Vec<EventRow>,
-        rejected: Vec<(u64, String)>,
-    }
-    impl RecordSink for Collect<'_> {
-        fn record(&mut self, at: RecordAt, record: Value) {
-            match normalise(record, self.forced) {
-                Ok((_, mut e)) => {
-                    e.raw_ref = format!("{}:{at}", self.name);
-                    self.events.push(e);
-                }
-                Err((_, reason)) => self.rejected.push((at.line, reason)),
-            }
-        }
-        fn raw(&mut self, at: RecordAt, text: &str) {
-            match normalise_text(text, self.forced) {
-                Ok((_, mut e)) => {
-                    e.raw_ref = format!("{}:{at}", self.name);
-                    self.events.push(e);
-                }
-                Err((_, reason)) => self.rejected.push((at.line, reason)),
-            }
-        }
-        fn malformed(&mut self, line: u64, reason: String) {
-            self.rejected.push((line, reason));
-        }
-    }
-    let mut c = Collect {
-        name,
-        forced,
-        events: Vec::new(),
-        rejected: Vec::new(),
-    };
-    read_records(input, &mut c)?;
-    Ok((c.events, c.rejected))
 }
 
 #[cfg(test)]
@@ -549,7 +621,6 @@ mod tests {
         let inputs = vec![Input::File(path.clone()), Input::File(path)];
         let options = IngestOptions {
             batch_rows: 256,
-            flush_rows: 1000,
             ..IngestOptions::default()
         };
         let report = ingest(&mut store, &inputs, &options, 0, &Silent).expect("ingest");
@@ -563,6 +634,71 @@ mod tests {
         let again = ingest(&mut store, &inputs[..1], &options, 1, &Silent).expect("ingest");
         let c = &again.formats["cloudtrail"];
         assert_eq!((c.ingested, c.duplicates), (0, 3000));
+    }
+
+    #[test]
+    fn blocks_on_several_threads_give_what_one_thread_gives() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("ct.ndjson");
+        let mut file = std::fs::File::create(&path).expect("create");
+        write_ndjson(&mut file, 2000, 7, 1_767_225_600).expect("generate");
+        // A bad line, a blank line and a record without its time among the records.
+        use std::io::Write;
+        file.write_all(b"{oops\n\n").expect("write");
+        write_ndjson(&mut file, 500, 8, 1_767_225_600).expect("generate");
+        file.write_all(
+            b"{\"eventVersion\":\"1.08\",\"eventName\":\"X\",\"eventSource\":\"iam.amazonaws.com\",\"eventID\":\"z\"}\n",
+        )
+            .expect("write");
+        drop(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        let lines = text.lines().count() as i64;
+
+        let outcome = |threads: usize, split_from: u64| {
+            let mut store = Store::open_in_memory().expect("store");
+            let options = IngestOptions {
+                threads,
+                split_from,
+                block_bytes: 8 * 1024,
+                batch_rows: 300,
+                ..IngestOptions::default()
+            };
+            let inputs = [Input::File(path.clone())];
+            let report = ingest(&mut store, &inputs, &options, 0, &Silent).expect("ingest");
+            let quarantined = store.quarantined(report.scan_id).expect("quarantine");
+            let mut refs: Vec<String> = Vec::new();
+            let batches = store
+                .table_rows(
+                    nhiscope_engine::Table::Events,
+                    nhiscope_engine::store::Snapshot::Current,
+                )
+                .expect("rows");
+            for batch in batches {
+                let column = batch.column_by_name("raw_ref").expect("raw_ref");
+                let texts = column
+                    .as_any()
+                    .downcast_ref::<arrow::array::StringArray>()
+                    .expect("text");
+                refs.extend(texts.iter().flatten().map(str::to_string));
+            }
+            refs.sort();
+            (report.formats, report.quarantine_sample, quarantined, refs)
+        };
+        let one = outcome(1, u64::MAX);
+        let many = outcome(3, 0);
+        assert_eq!(one, many);
+        let (formats, sample, quarantined, refs) = one;
+        let c = &formats["cloudtrail"];
+        assert_eq!((c.read, c.quarantined), (2501, 1), "{formats:?}");
+        assert_eq!(c.ingested as usize, refs.len());
+        assert_eq!(formats["unknown"].quarantined, 1);
+        let bad: Vec<i64> = quarantined.iter().map(|q| q.line).collect();
+        assert_eq!(bad, vec![2001, lines], "{quarantined:?}");
+        assert!(sample[0].contains(":2001: invalid JSON"), "{sample:?}");
+        assert!(
+            refs.iter().any(|r| r.ends_with(":2502")),
+            "line numbers run on across blocks"
+        );
     }
 
     #[test]

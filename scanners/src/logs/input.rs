@@ -34,9 +34,10 @@ impl Input {
         }
     }
 
-    /// Opens it for reading, decompressing gzip; `read_bytes` counts the bytes taken from the
-    /// file or stdin (before decompression), for progress.
-    pub fn open(&self, read_bytes: Arc<AtomicU64>) -> io::Result<Box<dyn BufRead + Send>> {
+    /// Opens it for reading, decompressing gzip. Every byte taken from the file or stdin
+    /// (before decompression) is counted in each of `counters` (the input's own count and the
+    /// run's, for progress).
+    pub fn open(&self, counters: &[Arc<AtomicU64>]) -> io::Result<Box<dyn BufRead + Send>> {
         let raw: Box<dyn Read + Send> = match self {
             Input::Stdin => Box::new(io::stdin()),
             Input::File(p) => Box::new(File::open(p)?),
@@ -45,7 +46,7 @@ impl Input {
             256 * 1024,
             Counted {
                 inner: raw,
-                count: read_bytes,
+                counters: counters.to_vec(),
             },
         );
         let gz = counted.fill_buf()?.starts_with(&[0x1f, 0x8b]);
@@ -62,13 +63,15 @@ impl Input {
 
 struct Counted<R> {
     inner: R,
-    count: Arc<AtomicU64>,
+    counters: Vec<Arc<AtomicU64>>,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        for c in &self.counters {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
         Ok(n)
     }
 }
@@ -171,7 +174,7 @@ mod tests {
         let counter = Arc::new(AtomicU64::new(0));
         let mut text = String::new();
         Input::File(gz)
-            .open(counter.clone())
+            .open(std::slice::from_ref(&counter))
             .expect("open")
             .read_to_string(&mut text)
             .expect("read");

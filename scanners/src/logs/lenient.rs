@@ -125,6 +125,36 @@ impl<'de: 'a, 'a> Visitor<'de> for LeafVisitor<'a> {
     }
 }
 
+/// The visitor methods of a wrapper `$t<T>(Option<T>)` for every scalar: absent.
+macro_rules! scalars_are_absent {
+    ($t:ident) => {
+        fn visit_borrowed_str<E>(self, _: &'de str) -> Result<$t<T>, E> {
+            Ok($t(None))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<$t<T>, E> {
+            Ok($t(None))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<$t<T>, E> {
+            Ok($t(None))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<$t<T>, E> {
+            Ok($t(None))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<$t<T>, E> {
+            Ok($t(None))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<$t<T>, E> {
+            Ok($t(None))
+        }
+        fn visit_unit<E>(self) -> Result<$t<T>, E> {
+            Ok($t(None))
+        }
+        fn visit_none<E>(self) -> Result<$t<T>, E> {
+            Ok($t(None))
+        }
+    };
+}
+
 /// A nested object read as `T`; any other JSON there reads as absent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Obj<T>(pub Option<T>);
@@ -165,30 +195,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjVisitor<T> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Obj<T>, D::Error> {
         Obj::deserialize(d)
     }
-    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Obj<T>, E> {
-        Ok(Obj(None))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Obj<T>, E> {
-        Ok(Obj(None))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Obj<T>, E> {
-        Ok(Obj(None))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Obj<T>, E> {
-        Ok(Obj(None))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Obj<T>, E> {
-        Ok(Obj(None))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Obj<T>, E> {
-        Ok(Obj(None))
-    }
-    fn visit_unit<E>(self) -> Result<Obj<T>, E> {
-        Ok(Obj(None))
-    }
-    fn visit_none<E>(self) -> Result<Obj<T>, E> {
-        Ok(Obj(None))
-    }
+    scalars_are_absent!(Obj);
 }
 
 /// Whether a key is there at all (its value is skipped).
@@ -238,30 +245,42 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for FirstVisitor<T> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<FirstItem<T>, D::Error> {
         FirstItem::deserialize(d)
     }
-    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<FirstItem<T>, E> {
-        Ok(FirstItem(None))
+    scalars_are_absent!(FirstItem);
+}
+
+/// An array read as `Vec<T>`; any other JSON there reads as absent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arr<T>(pub Option<Vec<T>>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Arr<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Arr<T>, D::Error> {
+        d.deserialize_any(ArrVisitor(PhantomData))
     }
-    fn visit_str<E>(self, _: &str) -> Result<FirstItem<T>, E> {
-        Ok(FirstItem(None))
+}
+
+struct ArrVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ArrVisitor<T> {
+    type Value = Arr<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
     }
-    fn visit_i64<E>(self, _: i64) -> Result<FirstItem<T>, E> {
-        Ok(FirstItem(None))
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Arr<T>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element::<T>()? {
+            items.push(item);
+        }
+        Ok(Arr(Some(items)))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<FirstItem<T>, E> {
-        Ok(FirstItem(None))
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Arr<T>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Arr(None))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<FirstItem<T>, E> {
-        Ok(FirstItem(None))
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Arr<T>, D::Error> {
+        Arr::deserialize(d)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<FirstItem<T>, E> {
-        Ok(FirstItem(None))
-    }
-    fn visit_unit<E>(self) -> Result<FirstItem<T>, E> {
-        Ok(FirstItem(None))
-    }
-    fn visit_none<E>(self) -> Result<FirstItem<T>, E> {
-        Ok(FirstItem(None))
-    }
+    scalars_are_absent!(Arr);
 }
 
 #[cfg(test)]

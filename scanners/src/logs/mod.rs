@@ -10,8 +10,9 @@
 //!   [`github_audit`], [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
 //!   lists them explicitly, in detection order.
 //! - [`generate`]: synthetic CloudTrail for the ingest benchmark.
-//! - [`ingest`]: the pipeline: records → detection → parser → Arrow batches → store, with
-//!   dedupe, quarantine and per-format counts.
+//! - [`normalise`]: one record → detection → parser → event (and whole inputs in memory).
+//! - [`ingest`]: the pipeline: inputs → parsing threads → Arrow batches → store, with dedupe,
+//!   quarantine and per-format counts (feature `collect`).
 //!
 //! [`robustness`] mutates the fixtures of every format (tree and byte mutations) and checks the
 //! reader and parsers never panic and always give an outcome.
@@ -28,10 +29,12 @@ pub mod fields;
 pub mod gcp_audit;
 pub mod generate;
 pub mod github_audit;
+#[cfg(feature = "collect")]
 pub mod ingest;
 pub mod input;
 pub mod k8s_audit;
 pub mod lenient;
+pub mod normalise;
 pub mod reader;
 pub mod robustness;
 

@@ -22,6 +22,8 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::lenient::Arr;
+
 /// Array keys of the wrapper objects records travel in.
 pub const WRAPPER_KEYS: &[&str] = &["Records", "records", "value", "Events", "QueryResultRows"];
 
@@ -68,6 +70,18 @@ pub trait RecordSink {
     }
     /// A line or document that is not JSON.
     fn malformed(&mut self, line: u64, reason: String);
+    /// Offered the rest of an NDJSON input, its lines numbered from `done + 1`. The default
+    /// hands it back, and the reader delivers its lines one by one; a sink that parses on
+    /// several threads takes it and cuts it into blocks of whole lines for them
+    /// ([`split_lines`], [`read_block`]).
+    fn take_lines(
+        &mut self,
+        input: Box<dyn BufRead + Send>,
+        done: u64,
+    ) -> io::Result<Option<Box<dyn BufRead + Send>>> {
+        let _ = done;
+        Ok(Some(input))
+    }
 }
 
 /// Reads every record of `input` into `sink`. I/O errors end the input and are returned
@@ -120,21 +134,80 @@ pub fn read_records_limited(
     if complete_line {
         match serde_json::from_slice::<IgnoredAny>(&line) {
             Ok(_) => {
-                deliver_text(&line, 1, sink);
-                return read_lines(input, 1, sink);
+                let all: Box<dyn BufRead + Send> = Box::new(Cursor::new(line).chain(input));
+                return offer_lines(all, 0, sink);
             }
             Err(e) if e.is_eof() && line.ends_with(b"\n") => {} // a multi-line document
             Err(e) => {
                 sink.malformed(1, format!("invalid JSON: {e}"));
-                return read_lines(input, 1, sink);
+                return offer_lines(input, 1, sink);
             }
         }
     }
-    let newlines = line.iter().filter(|b| **b == b'\n').count() as u64;
     let rest: Box<dyn BufRead + Send> =
         Box::new(io::BufReader::new(Cursor::new(line).chain(input)));
-    let _ = newlines;
     read_document(rest, 0, sink)
+}
+
+/// NDJSON after line `done`: the sink's to take, or read here line by line.
+fn offer_lines(
+    input: Box<dyn BufRead + Send>,
+    done: u64,
+    sink: &mut dyn RecordSink,
+) -> io::Result<()> {
+    match sink.take_lines(input, done)? {
+        Some(input) => read_lines(input, done, sink),
+        None => Ok(()),
+    }
+}
+
+/// Cuts NDJSON after line `done` into blocks of whole lines of about `block_size` bytes (a
+/// longer line makes a longer block) and hands each to `send` with the number of its first
+/// line; stops early when `send` returns false.
+pub fn split_lines(
+    mut input: Box<dyn BufRead + Send>,
+    done: u64,
+    block_size: usize,
+    mut send: impl FnMut(u64, Vec<u8>) -> bool,
+) -> io::Result<()> {
+    let mut next_line = done + 1;
+    loop {
+        let mut block = Vec::with_capacity(block_size + 64 * 1024);
+        // Fill to the block size, then on to the end of a line.
+        let mut eof = false;
+        while block.len() < block_size {
+            let buf = input.fill_buf()?;
+            if buf.is_empty() {
+                eof = true;
+                break;
+            }
+            let n = buf.len().min(block_size - block.len());
+            block.extend_from_slice(&buf[..n]);
+            input.consume(n);
+        }
+        if !eof && input.read_until(b'\n', &mut block)? == 0 {
+            eof = true;
+        }
+        if eof && block.is_empty() {
+            return Ok(());
+        }
+        let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
+        let first = next_line;
+        next_line += lines;
+        if !send(first, block) || eof {
+            return Ok(());
+        }
+    }
+}
+
+/// Delivers the lines of one block cut by [`split_lines`], the first numbered `first_line`,
+/// as the reader delivers NDJSON lines.
+pub fn read_block(block: &[u8], first_line: u64, sink: &mut dyn RecordSink) {
+    for (n, line) in (first_line..).zip(block.split_inclusive(|b| *b == b'\n')) {
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            deliver_text(line, n, sink);
+        }
+    }
 }
 
 /// NDJSON after line `done`.
@@ -188,16 +261,12 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
         sink.raw(RecordAt { line, index: None }, text);
         return;
     }
-    match serde_json::from_str::<Fields>(text) {
-        Ok(Fields(entries)) => {
-            let wrapped = WRAPPER_KEYS.iter().find_map(|k| {
-                entries
-                    .iter()
-                    .find(|(key, v)| key == k && v.get().starts_with('['))
-                    .map(|(_, v)| *v)
-            });
-            match wrapped.map(|v| serde_json::from_str::<Vec<&RawValue>>(v.get())) {
-                Some(Ok(items)) => {
+    match serde_json::from_str::<Wrapped>(text) {
+        Ok(Wrapped(mut arrays)) => {
+            // The first wrapper key in `WRAPPER_KEYS` order whose value is an array.
+            arrays.sort_by_key(|(k, _)| *k);
+            match arrays.into_iter().next() {
+                Some((_, items)) => {
                     for (i, item) in items.into_iter().enumerate() {
                         let at = RecordAt {
                             line,
@@ -206,7 +275,6 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
                         sink.raw(at, item.get());
                     }
                 }
-                Some(Err(e)) => sink.malformed(line, format!("invalid JSON: {e}")),
                 None => sink.raw(RecordAt { line, index: None }, text),
             }
         }
@@ -214,23 +282,33 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
     }
 }
 
-/// The top-level entries of a JSON object, each value as its raw text.
-struct Fields<'a>(Vec<(String, &'a RawValue)>);
+/// The arrays under the wrapper keys of a JSON object (by index in [`WRAPPER_KEYS`]), each
+/// element as its raw text, read in one pass; other entries are only checked.
+struct Wrapped<'a>(Vec<(usize, Vec<&'a RawValue>)>);
 
-impl<'de: 'a, 'a> serde::Deserialize<'de> for Fields<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fields<'a>, D::Error> {
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Wrapped<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Wrapped<'a>, D::Error> {
         struct V<'a>(std::marker::PhantomData<&'a ()>);
         impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Fields<'a>;
+            type Value = Wrapped<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'a>, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wrapped<'a>, A::Error> {
                 let mut out = Vec::new();
                 while let Some(k) = map.next_key::<String>()? {
-                    out.push((k, map.next_value::<&'a RawValue>()?));
+                    match WRAPPER_KEYS.iter().position(|w| *w == k) {
+                        Some(i) => {
+                            if let Arr(Some(items)) = map.next_value::<Arr<&'a RawValue>>()? {
+                                out.push((i, items));
+                            }
+                        }
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
                 }
-                Ok(Fields(out))
+                Ok(Wrapped(out))
             }
         }
         d.deserialize_map(V(std::marker::PhantomData))

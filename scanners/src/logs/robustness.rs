@@ -106,7 +106,7 @@ pub fn mutate_bytes(b: &mut Vec<u8>, rng: &mut fastrand::Rng) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::ingest::{normalise, parse_all};
+    use crate::logs::normalise::{normalise, parse_all};
     use crate::logs::reader::{read_records, RecordAt, RecordSink};
     use crate::logs::Format;
 
