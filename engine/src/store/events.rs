@@ -1,13 +1,13 @@
 //! The write path of normalised log events. An ingest run is a scan of source `logs` with one
 //! collector, `ingest:<scan id>`, unique to the run (so every run stays in force, see
-//! migration 0004), written in one transaction: batches are appended through the Arrow
-//! appender straight into `events` (DuckDB writes full row groups of a large transaction to
-//! the file as it goes, compressed, so memory stays bounded), then
-//! [`Store::dedupe_events`] deletes what the run stored twice or what earlier runs already
-//! stored (one row per (provider, event_id, event_time): a duplicate is the same record, so it
-//! has the same time), and [`Store::finish_ingest`] commits. A run that fails or is
-//! interrupted leaves no event behind ([`Store::abort_ingest`]; the next run marks a run left
-//! `running` by a dead process as failed).
+//! migration 0004). Each parsing thread appends its batches through its own [`EventWriter`]
+//! (a connection of its own, one transaction for the whole run, so DuckDB compresses and
+//! writes row groups on every thread at once), then [`Store::finish_ingest`] deletes what the
+//! run stored twice or what earlier runs already stored (one row per (provider, event_id,
+//! event_time): a duplicate is the same record, so it has the same time) and closes the scan.
+//! Rows of a run are invisible until it finishes (the current views read finished scans); a
+//! run that fails is deleted ([`Store::abort_ingest`]) and one a dead process left `running`
+//! is deleted by the next run.
 
 use std::collections::BTreeMap;
 
@@ -37,37 +37,87 @@ pub struct Quarantined {
     pub reason: String,
 }
 
-impl Store {
-    /// Starts an ingest run at `started_at` and opens its transaction. Runs a dead process left
-    /// `running` are marked failed first (their transaction never committed, so they stored
-    /// nothing).
-    pub fn begin_ingest(&mut self, started_at: Micros) -> Result<IngestRun> {
-        self.conn.execute(
-            "UPDATE scans SET status = 'failed', finished_at = started_at,
-                              summary = 'interrupted: the ingest process ended before the run finished'
-             WHERE source = ? AND status = 'running'",
-            params![LOGS_SOURCE],
-        )?;
-        let scan_id = self.begin_scan(LOGS_SOURCE, LOGS_SOURCE, "ingest", started_at)?;
-        self.conn.execute_batch("BEGIN TRANSACTION")?;
-        Ok(IngestRun {
-            scan_id,
-            collector: format!("ingest:{scan_id}"),
-        })
-    }
+/// What the parsing side counted of a run, for its summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestTotals {
+    /// Records read (normalised or quarantined).
+    pub read: u64,
+    /// Events appended (before dedupe).
+    pub appended: u64,
+    pub quarantined: u64,
+}
 
-    /// Appends one batch (in `Table::Events`' schema) to `events`, inside the run's
-    /// transaction.
-    pub fn append_events(&mut self, batch: RecordBatch) -> Result<()> {
+/// What closing a run kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestClosed {
+    /// Events kept per source format.
+    pub stored: BTreeMap<String, i64>,
+    /// Owner candidates written to `ownership`.
+    pub owner_candidates: usize,
+    pub status: ScanStatus,
+}
+
+/// Appends one thread's events of a run through its own connection and transaction.
+pub struct EventWriter {
+    conn: duckdb::Connection,
+}
+
+impl EventWriter {
+    /// Appends one batch (in `Table::Events`' schema).
+    pub fn append(&mut self, batch: RecordBatch) -> Result<()> {
         let mut appender = self.conn.appender("events")?;
         appender.append_record_batch(batch)?;
         appender.flush()?;
         Ok(())
     }
 
+    /// Commits what was appended (invisible until the run is finished).
+    pub fn commit(self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Starts an ingest run at `started_at`. What runs a dead process left `running` wrote is
+    /// deleted first and they are marked failed.
+    pub fn begin_ingest(&mut self, started_at: Micros) -> Result<IngestRun> {
+        let tx = self.conn.transaction()?;
+        for table in ["events", "ingest_quarantine"] {
+            tx.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE scan_id IN
+                         (SELECT scan_id FROM scans WHERE source = ? AND status = 'running')"
+                ),
+                params![LOGS_SOURCE],
+            )?;
+        }
+        tx.execute(
+            "UPDATE scans SET status = 'failed', finished_at = started_at,
+                              summary = 'interrupted: the ingest process ended before the run finished'
+             WHERE source = ? AND status = 'running'",
+            params![LOGS_SOURCE],
+        )?;
+        tx.commit()?;
+        let scan_id = self.begin_scan(LOGS_SOURCE, LOGS_SOURCE, "ingest", started_at)?;
+        Ok(IngestRun {
+            scan_id,
+            collector: format!("ingest:{scan_id}"),
+        })
+    }
+
+    /// A writer of events for one thread of a run: its own connection, in one transaction
+    /// until [`EventWriter::commit`] (dropped uncommitted, it writes nothing).
+    pub fn event_writer(&self) -> Result<EventWriter> {
+        let conn = self.conn.try_clone()?;
+        conn.execute_batch("BEGIN TRANSACTION")?;
+        Ok(EventWriter { conn })
+    }
+
     /// Deletes the run's duplicates: of the rows the run stored with one (provider, event_id,
     /// event_time), all but the first by `raw_ref`, and every row an earlier run already
-    /// stored. Returns how many rows of each source format the run keeps.
+    /// stored. Returns how many rows of each source format the run keeps. (Part of
+    /// [`Store::finish_ingest`]'s transaction; public for tests.)
     pub fn dedupe_events(&mut self, run: &IngestRun) -> Result<BTreeMap<String, i64>> {
         let (lo, hi): (Option<i64>, Option<i64>) = self.conn.query_row(
             "SELECT epoch_us(min(event_time)), epoch_us(max(event_time)) FROM events WHERE scan_id = ?",
@@ -128,7 +178,7 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Records quarantined records of `run` (inside its transaction).
+    /// Records quarantined records of `run`.
     pub fn quarantine(&mut self, run: &IngestRun, records: &[Quarantined]) -> Result<()> {
         if records.is_empty() {
             return Ok(());
@@ -194,42 +244,53 @@ impl Store {
         Ok(n)
     }
 
-    /// Closes `run`: records its collector (items = events stored), finishes the scan and
-    /// commits the run's transaction.
+    /// Closes `run` once every [`EventWriter`] of it has committed, in one transaction:
+    /// deletes its duplicates ([`Store::dedupe_events`]), derives owner candidates from its
+    /// issuance events ([`Store::derive_ownership`]), records its collector (items = events
+    /// kept) and finishes the scan with a summary of `totals`.
     pub fn finish_ingest(
         &mut self,
         run: &IngestRun,
         finished_at: Micros,
         duration_ms: i64,
-        summary: &str,
-    ) -> Result<ScanStatus> {
-        let stored: i64 = self.stored_events(run)?.values().sum();
-        let owners: i64 = self.conn.query_row(
-            "SELECT count(*) FROM ownership WHERE scan_id = ?",
-            params![run.scan_id],
-            |r| r.get(0),
-        )?;
-        let mut tables = vec!["events".to_string()];
-        if owners > 0 {
-            tables.push("ownership".into());
-        }
-        let record = CollectorRecord {
-            collector: run.collector.clone(),
-            status: CollectorStatus::Ok,
-            items: stored,
-            api_calls: 0,
-            duration_ms,
-            error: None,
-            tables,
-        };
-        self.record_collector(run.scan_id, &record)?;
-        let status = self.finish_scan(run.scan_id, finished_at, None, Some(summary))?;
-        self.conn.execute_batch("COMMIT")?;
-        Ok(status)
+        totals: IngestTotals,
+    ) -> Result<IngestClosed> {
+        self.in_transaction(|store| {
+            let stored = store.dedupe_events(run)?;
+            let owner_candidates = store.derive_ownership(run)?;
+            let kept: i64 = stored.values().sum();
+            let mut tables = vec!["events".to_string()];
+            if owner_candidates > 0 {
+                tables.push("ownership".into());
+            }
+            let record = CollectorRecord {
+                collector: run.collector.clone(),
+                status: CollectorStatus::Ok,
+                items: kept,
+                api_calls: 0,
+                duration_ms,
+                error: None,
+                tables,
+            };
+            store.record_collector(run.scan_id, &record)?;
+            let summary = format!(
+                "{} records: {} ingested, {} duplicates, {} quarantined",
+                totals.read,
+                kept,
+                totals.appended.saturating_sub(kept as u64),
+                totals.quarantined
+            );
+            let status = store.finish_scan(run.scan_id, finished_at, None, Some(&summary))?;
+            Ok(IngestClosed {
+                stored,
+                owner_candidates,
+                status,
+            })
+        })
     }
 
-    /// Ends `run` after a failure: its transaction is rolled back (nothing it wrote stays) and
-    /// the scan is recorded as failed, with the reason.
+    /// Ends `run` after a failure: what its writers committed and its quarantine are deleted
+    /// and the scan is recorded as failed, with the reason.
     pub fn abort_ingest(
         &mut self,
         run: &IngestRun,
@@ -237,20 +298,41 @@ impl Store {
         duration_ms: i64,
         error: &str,
     ) -> Result<()> {
-        // Rolling back a transaction DuckDB already aborted fails harmlessly.
-        let _ = self.conn.execute_batch("ROLLBACK");
-        let record = CollectorRecord {
-            collector: run.collector.clone(),
-            status: CollectorStatus::Failed,
-            items: 0,
-            api_calls: 0,
-            duration_ms,
-            error: Some(error.to_string()),
-            tables: Vec::new(),
-        };
-        self.record_collector(run.scan_id, &record)?;
-        self.finish_scan(run.scan_id, finished_at, None, Some(error))?;
-        Ok(())
+        self.in_transaction(|store| {
+            for table in ["events", "ingest_quarantine"] {
+                store.conn.execute(
+                    &format!("DELETE FROM {table} WHERE scan_id = ?"),
+                    params![run.scan_id],
+                )?;
+            }
+            let record = CollectorRecord {
+                collector: run.collector.clone(),
+                status: CollectorStatus::Failed,
+                items: 0,
+                api_calls: 0,
+                duration_ms,
+                error: Some(error.to_string()),
+                tables: Vec::new(),
+            };
+            store.record_collector(run.scan_id, &record)?;
+            store.finish_scan(run.scan_id, finished_at, None, Some(error))?;
+            Ok(())
+        })
+    }
+
+    /// Runs `f` in one transaction: committed when it succeeds, rolled back when it fails.
+    fn in_transaction<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     /// The quarantined records of one run, in file and line order.
@@ -290,14 +372,30 @@ mod tests {
         }
     }
 
-    fn append(store: &mut Store, run: &IngestRun, rows: &[EventRow]) {
+    /// Appends `rows` through a writer of their own and commits them.
+    fn append(store: &Store, run: &IngestRun, rows: &[EventRow]) {
         let mut b = EventBatchBuilder::new(run.scan_id, &run.collector);
         for r in rows {
             b.push(r);
         }
+        let mut writer = store.event_writer().expect("writer");
+        writer.append(b.finish().expect("batch")).expect("append");
+        writer.commit().expect("commit");
+    }
+
+    fn totals(appended: u64) -> IngestTotals {
+        IngestTotals {
+            read: appended,
+            appended,
+            quarantined: 0,
+        }
+    }
+
+    fn count(store: &Store, sql: &str) -> i64 {
         store
-            .append_events(b.finish().expect("batch"))
-            .expect("append");
+            .conn()
+            .query_row(sql, [], |r| r.get(0))
+            .expect("count")
     }
 
     #[test]
@@ -305,16 +403,19 @@ mod tests {
         let mut store = Store::open_in_memory().expect("store");
         let run = store.begin_ingest(1).expect("begin");
         append(
-            &mut store,
+            &store,
             &run,
             &[
-                event("a", "cloudtrail", "f:1"),
                 event("a", "cloudtrail", "f:2"),
-                event("b", "cloudtrail", "f:3"),
+                event("a", "cloudtrail", "f:1"),
             ],
         );
-        let stored = store.dedupe_events(&run).expect("dedupe");
-        assert_eq!(stored.get("cloudtrail"), Some(&2));
+        append(&store, &run, &[event("b", "cloudtrail", "f:3")]);
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM current_events"),
+            0,
+            "a run's rows are invisible until it finishes"
+        );
         store
             .quarantine(
                 &run,
@@ -326,38 +427,33 @@ mod tests {
                 }],
             )
             .expect("quarantine");
+        let closed = store.finish_ingest(&run, 2, 0, totals(3)).expect("finish");
+        assert_eq!(closed.stored.get("cloudtrail"), Some(&2));
+        assert_eq!(closed.status, ScanStatus::Complete);
+        assert_eq!(closed.owner_candidates, 0, "no issuance event in this run");
         assert_eq!(
-            store.finish_ingest(&run, 2, 0, "ok").expect("finish"),
-            ScanStatus::Complete
+            count(&store, "SELECT count(*) FROM events WHERE raw_ref = 'f:1'"),
+            1,
+            "the first copy by raw_ref is kept"
         );
 
         let second = store.begin_ingest(3).expect("begin");
         assert_ne!(second.collector, run.collector);
         append(
-            &mut store,
+            &store,
             &second,
             &[
                 event("b", "cloudtrail", "g:1"),
                 event("c", "cloudtrail", "g:2"),
             ],
         );
-        assert_eq!(
-            store
-                .dedupe_events(&second)
-                .expect("dedupe")
-                .get("cloudtrail"),
-            Some(&1)
-        );
-        store.finish_ingest(&second, 4, 0, "ok").expect("finish");
+        let closed = store
+            .finish_ingest(&second, 4, 0, totals(2))
+            .expect("finish");
+        assert_eq!(closed.stored.get("cloudtrail"), Some(&1));
 
         // Both runs stay in force in the current view.
-        let n: i64 = store
-            .conn()
-            .query_row("SELECT count(*) FROM current_events", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(n, 3);
-        let owners = store.derive_ownership(&second).expect("ownership");
-        assert_eq!(owners, 0, "no issuance event in this run");
+        assert_eq!(count(&store, "SELECT count(*) FROM current_events"), 3);
         let q = store.quarantined(run.scan_id).expect("quarantined");
         assert_eq!(q.len(), 1);
         assert_eq!(q[0].line, 4);
@@ -368,29 +464,29 @@ mod tests {
     fn failed_and_interrupted_runs_store_nothing() {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("store.duckdb");
-        let count = |store: &Store| -> i64 {
-            store
-                .conn()
-                .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
-                .expect("count")
-        };
+        let events = "SELECT count(*) FROM events";
         let interrupted = {
             let mut store = Store::open(&path).expect("open");
             let run = store.begin_ingest(1).expect("begin");
-            append(&mut store, &run, &[event("a", "cloudtrail", "f:1")]);
+            append(&store, &run, &[event("a", "cloudtrail", "f:1")]);
+            // One writer committed, another had not: the process "dies" with the run open.
+            let mut writer = store.event_writer().expect("writer");
+            let mut b = EventBatchBuilder::new(run.scan_id, &run.collector);
+            b.push(&event("b", "cloudtrail", "f:2"));
+            writer.append(b.finish().expect("batch")).expect("append");
             run.scan_id
-            // The process "dies": the store is dropped with the run open.
         };
         let mut store = Store::open(&path).expect("reopen");
-        assert_eq!(count(&store), 0, "an interrupted run stored nothing");
+        assert_eq!(count(&store, "SELECT count(*) FROM current_events"), 0);
         let run = store.begin_ingest(2).expect("begin");
+        assert_eq!(count(&store, events), 0, "the interrupted run is deleted");
         assert_eq!(
             store.scan(interrupted).expect("scan").status,
             ScanStatus::Failed
         );
-        append(&mut store, &run, &[event("a", "cloudtrail", "f:1")]);
+        append(&store, &run, &[event("a", "cloudtrail", "f:1")]);
         store.abort_ingest(&run, 3, 0, "disk full").expect("abort");
-        assert_eq!(count(&store), 0, "a failed run stored nothing");
+        assert_eq!(count(&store, events), 0, "a failed run stored nothing");
         assert_eq!(
             store.scan(run.scan_id).expect("scan").status,
             ScanStatus::Failed
@@ -398,12 +494,9 @@ mod tests {
 
         // The same event, ingested again, is not taken for a duplicate of either.
         let run = store.begin_ingest(4).expect("begin");
-        append(&mut store, &run, &[event("a", "cloudtrail", "f:1")]);
-        assert_eq!(
-            store.dedupe_events(&run).expect("dedupe").get("cloudtrail"),
-            Some(&1)
-        );
-        store.finish_ingest(&run, 5, 0, "ok").expect("finish");
-        assert_eq!(count(&store), 1);
+        append(&store, &run, &[event("a", "cloudtrail", "f:1")]);
+        let closed = store.finish_ingest(&run, 5, 0, totals(1)).expect("finish");
+        assert_eq!(closed.stored.get("cloudtrail"), Some(&1));
+        assert_eq!(count(&store, events), 1);
     }
 }

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use duckdb::Connection;
 
 pub use diff::{DiffEntry, DiffReport};
-pub use events::{IngestRun, Quarantined};
+pub use events::{EventWriter, IngestClosed, IngestRun, IngestTotals, Quarantined};
 pub use findings::{
     EvaluationSummary, FindingEvent, FindingFilter, NewSuppression, StoredFinding, Suppression,
 };

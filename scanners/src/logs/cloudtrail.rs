@@ -41,12 +41,16 @@ impl LogParser for CloudTrail {
     }
 }
 
+/// Finds `"eventName"` (built once: building a searcher costs more than a search).
+static EVENT_NAME: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"eventName\""));
+
 /// The fast path: one CloudTrail record read straight from its JSON text, without a `Value`
 /// tree. `None` when the text is not plainly a CloudTrail record this path can take (another
 /// format, an envelope, no `eventID`, duplicate keys): the caller then takes the general
 /// path, which gives the same event for everything this one accepts.
 pub fn parse_text(text: &str) -> Option<Result<EventRow, Reject>> {
-    memchr::memmem::find(text.as_bytes(), b"\"eventName\"")?;
+    EVENT_NAME.find(text.as_bytes())?;
     let record: Record<'_> = serde_json::from_str(text).ok()?;
     let plain = record.event_name.is_some()
         && (record.event_version.is_some() || record.event_source.is_some())

@@ -1,16 +1,17 @@
 //! The ingest pipeline: inputs → [`reader`](super::reader) →
 //! [`normalise`](super::normalise) (envelope, detection, parser) → [`EventBatchBuilder`] →
-//! `events`, in one store transaction per run, deduplicated once at its end. Records that
+//! `events`, deduplicated once when the run is closed. Records that
 //! cannot be normalised are quarantined with file, line and reason and counted per format; an
 //! input that cannot be read is reported and the others are still ingested. A run that fails
 //! stores nothing.
 //!
 //! Normalising runs on [`IngestOptions::threads`] parsing threads: small inputs are read whole
 //! by whichever thread takes them, large ones (and stdin) are read by one reading thread that
-//! cuts their NDJSON lines into blocks for all of them. Store writes run on the caller's
-//! thread. Bounded channels join the stages: memory is bounded by a few blocks and batches
-//! per thread and the quarantine buffer; DuckDB writes the run's row groups to the file as they
-//! fill.
+//! cuts their NDJSON lines into blocks for all of them. Each thread appends its batches through
+//! its own [`EventWriter`] (DuckDB compresses on every thread); counts, progress and the
+//! quarantine go to the caller's thread. Bounded channels join the stages: memory is bounded by
+//! a few blocks and batches per thread and the quarantine buffer; DuckDB writes full row
+//! groups to the file as they fill.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -19,9 +20,8 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use arrow::array::RecordBatch;
 use nhiscope_engine::model::EventBatchBuilder;
-use nhiscope_engine::store::{IngestRun, Quarantined};
+use nhiscope_engine::store::{EventWriter, IngestRun, IngestTotals, Quarantined};
 use nhiscope_engine::time::Micros;
 use nhiscope_engine::{Store, StoreError};
 use serde::Serialize;
@@ -136,8 +136,8 @@ enum Msg {
     Started {
         name: String,
     },
-    /// A batch and, per format, how many of its rows are of that format.
-    Batch(RecordBatch, Vec<(String, u64)>),
+    /// A batch was appended: per format, how many of its rows are of that format.
+    Appended(Vec<(String, u64)>),
     Quarantine(Vec<Quarantined>),
     Progress {
         bytes: u64,
@@ -196,7 +196,13 @@ pub fn ingest(
     let mut appended_per_format: BTreeMap<String, u64> = BTreeMap::new();
     let mut samples: Vec<Sample> = Vec::new();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(CHANNEL_DEPTH * (threads + 1));
+    // One writer (connection and transaction) per parsing thread and one for the reading
+    // stage, so DuckDB compresses and writes on every thread.
+    let writers = (0..=threads)
+        .map(|_| store.event_writer())
+        .collect::<Result<Vec<_>, _>>();
     let outcome: Result<(), StoreError> = std::thread::scope(|scope| {
+        let mut writers = writers?;
         let shared = Arc::new(Shared {
             inputs,
             names: inputs.iter().map(Input::name).collect(),
@@ -205,25 +211,25 @@ pub fn ingest(
             bytes: Arc::new(AtomicU64::new(0)),
             records: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            spare_blocks: Mutex::new(Vec::new()),
         });
         let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Work>(threads * 2);
         let work_rx = Arc::new(Mutex::new(work_rx));
         let mut handles = Vec::new();
-        for _ in 0..threads {
+        for writer in writers.drain(1..) {
             let (shared, tx, work_rx) = (shared.clone(), tx.clone(), work_rx.clone());
-            handles.push(scope.spawn(move || parse_work(&shared, tx, &work_rx)));
+            handles.push(scope.spawn(move || parse_work(&shared, tx, writer, &work_rx)));
         }
-        {
+        if let Some(writer) = writers.pop() {
             let shared = shared.clone();
-            handles.push(scope.spawn(move || hand_out(&shared, tx, work_tx)));
+            handles.push(scope.spawn(move || hand_out(&shared, tx, writer, work_tx)));
         }
         let mut result = Ok(());
         for msg in rx.iter() {
             let step = (|| -> Result<(), StoreError> {
                 match msg {
                     Msg::Started { name } => observer.input_started(&name),
-                    Msg::Batch(batch, per_format) => {
-                        store.append_events(batch)?;
+                    Msg::Appended(per_format) => {
                         for (f, n) in per_format {
                             *appended_per_format.entry(f).or_default() += n;
                         }
@@ -269,15 +275,27 @@ pub fn ingest(
         }
         result
     });
-    let stored = outcome.and_then(|()| {
-        let stored = store.dedupe_events(&run)?;
-        report.owner_candidates = store.derive_ownership(&run)? as u64;
-        Ok(stored)
+    let elapsed = started.elapsed();
+    let totals = {
+        let mut t = IngestTotals::default();
+        for c in report.formats.values() {
+            t.read += c.read;
+            t.quarantined += c.quarantined;
+        }
+        t.appended = appended_per_format.values().sum();
+        t
+    };
+    let closed = outcome.and_then(|()| {
+        store.finish_ingest(
+            &run,
+            now + elapsed.as_micros() as Micros,
+            elapsed.as_millis() as i64,
+            totals,
+        )
     });
-    let stored = match stored {
-        Ok(stored) => stored,
+    let closed = match closed {
+        Ok(closed) => closed,
         Err(e) => {
-            let elapsed = started.elapsed();
             let reason = format!("ingest failed: {e}");
             if let Err(abort) = store.abort_ingest(
                 &run,
@@ -290,27 +308,17 @@ pub fn ingest(
             return Err(e);
         }
     };
+    report.owner_candidates = closed.owner_candidates as u64;
     samples.sort();
     report.quarantine_sample = samples.into_iter().take(SAMPLE).map(|(_, s)| s).collect();
     for (format, appended) in appended_per_format {
-        let ingested = stored.get(&format).copied().unwrap_or(0) as u64;
+        let ingested = closed.stored.get(&format).copied().unwrap_or(0) as u64;
         let c = report.formats.entry(format).or_default();
         c.ingested = ingested;
         c.duplicates = appended.saturating_sub(ingested);
     }
+    report.seconds = started.elapsed().as_secs_f64();
     let t = report.total();
-    let summary = format!(
-        "{} records: {} ingested, {} duplicates, {} quarantined",
-        t.read, t.ingested, t.duplicates, t.quarantined
-    );
-    let elapsed = started.elapsed();
-    report.seconds = elapsed.as_secs_f64();
-    store.finish_ingest(
-        &run,
-        now + elapsed.as_micros() as Micros,
-        elapsed.as_millis() as i64,
-        &summary,
-    )?;
     tracing::info!(
         message = "Ingest finished.",
         scan_id = run.scan_id,
@@ -335,13 +343,15 @@ struct Shared<'a> {
     records: AtomicU64,
     /// The store stage failed: stop.
     stop: AtomicBool,
+    /// Emptied block buffers, for the reading stage to fill again.
+    spare_blocks: Mutex<Vec<Vec<u8>>>,
 }
 
 /// The reading stage: small inputs go whole to the parsing threads; large ones (and stdin) are
 /// opened here and their NDJSON lines cut into blocks for them. A large input that is not
 /// NDJSON (one big document) is parsed here, as a parsing thread would.
-fn hand_out(shared: &Shared<'_>, tx: SyncSender<Msg>, work: SyncSender<Work>) {
-    let mut p = Parsing::new(shared, tx);
+fn hand_out(shared: &Shared<'_>, tx: SyncSender<Msg>, writer: EventWriter, work: SyncSender<Work>) {
+    let mut p = Parsing::new(shared, tx, writer);
     for (i, input) in shared.inputs.iter().enumerate() {
         if p.hung_up() {
             break;
@@ -361,8 +371,13 @@ fn hand_out(shared: &Shared<'_>, tx: SyncSender<Msg>, work: SyncSender<Work>) {
 }
 
 /// A parsing thread: takes work until there is none.
-fn parse_work(shared: &Shared<'_>, tx: SyncSender<Msg>, work: &Mutex<Receiver<Work>>) {
-    let mut p = Parsing::new(shared, tx);
+fn parse_work(
+    shared: &Shared<'_>,
+    tx: SyncSender<Msg>,
+    writer: EventWriter,
+    work: &Mutex<Receiver<Work>>,
+) {
+    let mut p = Parsing::new(shared, tx, writer);
     loop {
         let next = match work.lock() {
             Ok(rx) => rx.recv(),
@@ -381,16 +396,25 @@ fn parse_work(shared: &Shared<'_>, tx: SyncSender<Msg>, work: &Mutex<Receiver<Wo
             } => {
                 p.input = input;
                 reader::read_block(&bytes, first_line, &mut p);
+                let mut bytes = bytes;
+                bytes.clear();
+                if let Ok(mut spare) = shared.spare_blocks.lock() {
+                    if spare.len() < 4 * shared.options.threads {
+                        spare.push(bytes);
+                    }
+                }
             }
         }
     }
     p.finish();
 }
 
-/// One thread's parsing state: its batch builder, counts and quarantine buffer.
+/// One thread's parsing state: its batch builder, its writer, counts and quarantine buffer.
 struct Parsing<'s, 'a> {
     shared: &'s Shared<'a>,
     tx: SyncSender<Msg>,
+    /// This thread's events go to the store through it; taken when committed.
+    writer: Option<EventWriter>,
     builder: EventBatchBuilder,
     /// Rows per format in the batch being built.
     per_format: BTreeMap<String, u64>,
@@ -407,10 +431,11 @@ struct Parsing<'s, 'a> {
 }
 
 impl<'s, 'a> Parsing<'s, 'a> {
-    fn new(shared: &'s Shared<'a>, tx: SyncSender<Msg>) -> Parsing<'s, 'a> {
+    fn new(shared: &'s Shared<'a>, tx: SyncSender<Msg>, writer: EventWriter) -> Parsing<'s, 'a> {
         Parsing {
             shared,
             tx,
+            writer: Some(writer),
             builder: EventBatchBuilder::new(shared.run.scan_id, &shared.run.collector),
             per_format: BTreeMap::new(),
             counts: BTreeMap::new(),
@@ -456,10 +481,15 @@ impl<'s, 'a> Parsing<'s, 'a> {
         self.send(Msg::Finished { name, bytes, error });
     }
 
-    /// Sends what is left and this thread's counts.
+    /// Appends what is left, commits this thread's writer and sends its counts.
     fn finish(mut self) {
         self.send_batch();
         self.send_quarantine();
+        if !self.hung_up() {
+            if let Some(Err(e)) = self.writer.take().map(EventWriter::commit) {
+                self.fail(format!("cannot store events: {e}"));
+            }
+        }
         let done = Msg::Done(
             std::mem::take(&mut self.counts),
             std::mem::take(&mut self.samples),
@@ -471,18 +501,29 @@ impl<'s, 'a> Parsing<'s, 'a> {
         if self.builder.is_empty() {
             return;
         }
-        match self.builder.finish() {
-            Ok(batch) => {
+        // The builder and the schema are one module's; a mismatch is a bug, and it ends the
+        // run visibly rather than dropping rows.
+        let batch = match self.builder.finish() {
+            Ok(batch) => batch,
+            Err(e) => return self.fail(format!("cannot build an events batch: {e}")),
+        };
+        let appended = match self.writer.as_mut() {
+            Some(w) => w.append(batch),
+            None => return,
+        };
+        match appended {
+            Ok(()) => {
                 let per_format = std::mem::take(&mut self.per_format).into_iter().collect();
-                self.send(Msg::Batch(batch, per_format));
+                self.send(Msg::Appended(per_format));
             }
-            // The builder and the schema are one module's; a mismatch is a bug, and it ends
-            // the run visibly rather than dropping rows.
-            Err(e) => {
-                self.send(Msg::Failed(format!("cannot build an events batch: {e}")));
-                self.hung_up = true;
-            }
+            Err(e) => self.fail(format!("cannot store events: {e}")),
         }
+    }
+
+    /// Ends this thread's part of the run with a failure the store side reports.
+    fn fail(&mut self, reason: String) {
+        self.send(Msg::Failed(reason));
+        self.hung_up = true;
     }
 
     fn send_quarantine(&mut self) {
@@ -591,7 +632,15 @@ impl RecordSink for Parsing<'_, '_> {
         let i = self.input;
         let stop = &self.shared.stop;
         let size = self.shared.options.block_bytes;
-        reader::split_lines(input, done, size, |first_line, bytes| {
+        let spare = &self.shared.spare_blocks;
+        let buffer = || {
+            spare
+                .lock()
+                .ok()
+                .and_then(|mut s| s.pop())
+                .unwrap_or_default()
+        };
+        reader::split_lines(input, done, size, buffer, |first_line, bytes| {
             !stop.load(Ordering::Relaxed)
                 && blocks
                     .send(Work::Block {

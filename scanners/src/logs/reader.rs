@@ -17,6 +17,9 @@ use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead, Cursor, Read};
 use std::rc::Rc;
+use std::sync::LazyLock;
+
+use memchr::memmem;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -35,6 +38,14 @@ const WRAPPER_KEY_TEXTS: &[&str] = &[
     "\"Events\"",
     "\"QueryResultRows\"",
 ];
+
+/// [`WRAPPER_KEY_TEXTS`] as searchers, built once (building one costs more than a search).
+static WRAPPER_KEY_FINDERS: LazyLock<Vec<memmem::Finder<'static>>> = LazyLock::new(|| {
+    WRAPPER_KEY_TEXTS
+        .iter()
+        .map(|k| memmem::Finder::new(k.as_bytes()))
+        .collect()
+});
 
 /// A first line longer than this is streamed as a document instead of parsed as one line.
 pub const LINE_MODE_LIMIT: u64 = 16 * 1024 * 1024;
@@ -162,17 +173,20 @@ fn offer_lines(
 }
 
 /// Cuts NDJSON after line `done` into blocks of whole lines of about `block_size` bytes (a
-/// longer line makes a longer block) and hands each to `send` with the number of its first
-/// line; stops early when `send` returns false.
+/// longer line makes a longer block), each filled into a buffer from `buffer` (empty; reused
+/// buffers save the allocator and the kernel zeroing pages), and hands each to `send` with the
+/// number of its first line; stops early when `send` returns false.
 pub fn split_lines(
     mut input: Box<dyn BufRead + Send>,
     done: u64,
     block_size: usize,
+    mut buffer: impl FnMut() -> Vec<u8>,
     mut send: impl FnMut(u64, Vec<u8>) -> bool,
 ) -> io::Result<()> {
     let mut next_line = done + 1;
     loop {
-        let mut block = Vec::with_capacity(block_size + 64 * 1024);
+        let mut block = buffer();
+        block.reserve(block_size + 64 * 1024);
         // Fill to the block size, then on to the end of a line.
         let mut eof = false;
         while block.len() < block_size {
@@ -253,9 +267,9 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
         }
         return;
     }
-    let maybe_wrapper = WRAPPER_KEY_TEXTS
+    let maybe_wrapper = WRAPPER_KEY_FINDERS
         .iter()
-        .any(|k| memchr::memmem::find(text.as_bytes(), k.as_bytes()).is_some());
+        .any(|f| f.find(text.as_bytes()).is_some());
     if !maybe_wrapper {
         // The sink's parse checks the text (and reports it when it is not JSON).
         sink.raw(RecordAt { line, index: None }, text);
