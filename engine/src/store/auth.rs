@@ -74,6 +74,7 @@ impl Store {
         role: Role,
         now: Micros,
     ) -> Result<()> {
+        self.shared.sessions.clear();
         if name.trim().is_empty() || name.len() > 64 {
             return Err(StoreError::Invalid(
                 "a user name has 1 to 64 characters".into(),
@@ -84,6 +85,7 @@ impl Store {
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role",
             params![name, password_hash, role.as_str(), now],
         )?;
+        self.shared.sessions.clear();
         Ok(())
     }
 
@@ -135,26 +137,39 @@ impl Store {
         Ok(())
     }
 
-    /// The account behind an unexpired session.
+    /// The account behind an unexpired session (confirmed sessions are remembered, see
+    /// [`super::memory::sessions`]).
     pub fn web_session_user(&self, session_hash: &str, now: Micros) -> Result<Option<WebUser>> {
-        Ok(self
+        if let Some(user) = self.shared.sessions.session(session_hash, now) {
+            return Ok(Some(user));
+        }
+        let epoch = self.shared.sessions.epoch();
+        let found = self
             .conn()
             .query_row(
-                "SELECT u.name, u.role, epoch_us(u.created_at) FROM web_sessions s
+                "SELECT u.name, u.role, epoch_us(u.created_at), epoch_us(s.expires_at) FROM web_sessions s
                  JOIN web_users u ON u.name = s.user_name
                  WHERE s.session_hash = ? AND s.expires_at > make_timestamp(?::BIGINT)",
                 params![session_hash, now],
-                user_row,
+                |r| Ok((user_row(r)?, r.get::<_, i64>(3)?)),
             )
-            .optional()?)
+            .optional()?;
+        Ok(found.map(|(user, expires_at)| {
+            self.shared
+                .sessions
+                .put_session(epoch, session_hash, &user, expires_at);
+            user
+        }))
     }
 
     /// Ends a session.
     pub fn delete_web_session(&self, session_hash: &str) -> Result<()> {
+        self.shared.sessions.end_session(session_hash);
         self.conn().execute(
             "DELETE FROM web_sessions WHERE session_hash = ?",
             params![session_hash],
         )?;
+        self.shared.sessions.end_session(session_hash);
         Ok(())
     }
 
@@ -176,9 +191,13 @@ impl Store {
         Ok(())
     }
 
-    /// The account behind an API token.
+    /// The account behind an API token (confirmed tokens are remembered).
     pub fn api_token_user(&self, token_hash: &str) -> Result<Option<WebUser>> {
-        Ok(self
+        if let Some(user) = self.shared.sessions.token(token_hash) {
+            return Ok(Some(user));
+        }
+        let epoch = self.shared.sessions.epoch();
+        let found = self
             .conn()
             .query_row(
                 "SELECT u.name, u.role, epoch_us(u.created_at) FROM api_tokens t
@@ -186,7 +205,11 @@ impl Store {
                 params![token_hash],
                 user_row,
             )
-            .optional()?)
+            .optional()?;
+        if let Some(user) = &found {
+            self.shared.sessions.put_token(epoch, token_hash, user);
+        }
+        Ok(found)
     }
 
     /// Appends to the web audit trail.
@@ -230,6 +253,7 @@ impl Store {
         Ok(Store {
             conn: self.conn.try_clone()?,
             path: self.path.clone(),
+            shared: self.shared.clone(),
             // A read-only store's clone gets its own private staging database.
             stage: match &self.stage {
                 Some(_) => Some(duckdb::Connection::open_in_memory()?),

@@ -249,7 +249,7 @@ impl Store {
         if snapshot != Snapshot::Current {
             return Ok(None);
         }
-        let Some(build) = self.summary_build(now)? else {
+        let Some(build) = self.fresh_summary_build(now)? else {
             return Ok(None);
         };
         let hints = self
