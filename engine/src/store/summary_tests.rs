@@ -19,7 +19,10 @@ fn memory_pages(store: &Store, q: &InventoryQuery) -> Vec<InventoryPage> {
     let mut out = Vec::new();
     loop {
         let (_, index) = store.summary_index(NOW).expect("index").expect("fresh");
-        let page = index.expect("loaded").page(store, &q, NOW).expect("memory page");
+        let page = index
+            .expect("loaded")
+            .page(store, &q, NOW)
+            .expect("memory page");
         let next = page.next.clone();
         out.push(page);
         match next {
@@ -96,8 +99,21 @@ fn memory_queries(credential: &str) -> Vec<InventoryQuery> {
         });
     }
     for search in [
-        "svc-1", "SVC-1", "svc_1", "s%9", "%", "_", "\\", "vc-", "app-2", "aroa", "team-1",
-        "x' OR 1=1 --", "   ", "zzz", credential,
+        "svc-1",
+        "SVC-1",
+        "svc_1",
+        "s%9",
+        "%",
+        "_",
+        "\\",
+        "vc-",
+        "app-2",
+        "aroa",
+        "team-1",
+        "x' OR 1=1 --",
+        "   ",
+        "zzz",
+        credential,
     ] {
         filters.push(InventoryQuery {
             search: Some(search.into()),
@@ -135,9 +151,11 @@ fn memory_queries(credential: &str) -> Vec<InventoryQuery> {
 fn assert_memory_agrees(store: &Store) {
     let credential: String = store
         .conn()
-        .query_row("SELECT min(credential_id) FROM credential_lookup", [], |r| {
-            r.get::<_, Option<String>>(0)
-        })
+        .query_row(
+            "SELECT min(credential_id) FROM credential_lookup",
+            [],
+            |r| r.get::<_, Option<String>>(0),
+        )
         .expect("credential")
         .unwrap_or_default();
     for q in memory_queries(&credential) {

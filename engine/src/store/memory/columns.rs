@@ -244,9 +244,7 @@ impl SummaryIndex {
             let (ids, pos) = (strings(b.column(0))?, ints(b.column(1))?);
             for i in 0..b.num_rows() {
                 if let Some(&row) = by_name.get((pos.value(i) as usize).wrapping_sub(1)) {
-                    index
-                        .credentials
-                        .push((hash_credential(ids.value(i)), row));
+                    index.credentials.push((hash_credential(ids.value(i)), row));
                 }
             }
         }
@@ -276,7 +274,10 @@ impl SummaryIndex {
         let (owners, findings, rank) = (s(10)?, n(11)?, n(12)?);
         let r: Vec<Int64Array> = (13..19).map(n).collect::<Result<_>>()?;
         for i in 0..b.num_rows() {
-            let (p, k) = (self.providers.id(provider.value(i)), self.kinds.id(kind.value(i)));
+            let (p, k) = (
+                self.providers.id(provider.value(i)),
+                self.kinds.id(kind.value(i)),
+            );
             if p > 0xff || k > KIND_BITS {
                 return Ok(None);
             }
@@ -380,7 +381,11 @@ impl SummaryIndex {
                 format!("{}\0{name}", name.to_lowercase())
             }
             InventorySort::Kind => {
-                format!("{}\0{}", self.kind_of(row), self.name.str(row).to_lowercase())
+                format!(
+                    "{}\0{}",
+                    self.kind_of(row),
+                    self.name.str(row).to_lowercase()
+                )
             }
             InventorySort::Created => lpad(or(self.created[row], 0)),
             InventorySort::LastUsed => lpad(or(self.last_used[row], 0)),

@@ -65,6 +65,12 @@ impl Shared {
 }
 
 impl Store {
+    /// Loads the in-memory index of the identity summary now (when the summary matches the
+    /// store), so the first dashboard request does not pay for it. Returns whether it loaded.
+    pub fn warm_dashboard(&self, now: Micros) -> Result<bool> {
+        Ok(matches!(self.summary_index(now)?, Some((_, Some(_)))))
+    }
+
     /// Marks the summary's fingerprint as possibly changed by this process.
     pub(crate) fn summary_touched(&self) {
         self.shared.bump();

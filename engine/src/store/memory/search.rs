@@ -1,8 +1,8 @@
 //! The inventory's substring search without reading every identity: a trigram index over the
 //! lowercased bytes of the searchable columns (name, ARN / id, unique id, owners), each
 //! posting list the rows (u32, ascending) one of whose columns contains the trigram.
-//! A search takes the shortest list among its pattern's trigrams as candidates and checks each
-//! with [`like`], the store's `ILIKE '%text%'` (where `%` and `_` in the text are wildcards).
+//! A search takes the rows on every list of its pattern's trigrams as candidates and checks
+//! each with [`like`], the store's `ILIKE '%text%'` (where `%` and `_` in the text are wildcards).
 //! Trigrams found in more than one row in [`COMMON`] are not listed (they narrow nothing);
 //! a pattern made only of those, or without three literal bytes in a row, checks every row.
 
@@ -39,9 +39,9 @@ fn row_trigrams(cols: &[&StrCol], row: usize, out: &mut Vec<u32>) {
 }
 
 /// What a pattern's trigrams say about which rows may match.
-pub(crate) enum Candidates<'a> {
+pub(crate) enum Candidates {
     /// Only these rows (ascending) may match.
-    Rows(&'a [u32]),
+    Rows(Vec<u32>),
     /// Any row may: check them all.
     All,
 }
@@ -93,26 +93,33 @@ impl Trigrams {
         out
     }
 
-    /// The rows whose columns may contain `pattern` (lowercased, `%`/`_` wildcards).
-    pub(crate) fn candidates(&self, pattern: &str) -> Candidates<'_> {
-        let mut best: Option<&[u32]> = None;
+    /// The rows whose columns may contain `pattern` (lowercased, `%`/`_` wildcards): the rows
+    /// holding every listed trigram of its literal runs (intersected shortest list first).
+    pub(crate) fn candidates(&self, pattern: &str) -> Candidates {
+        let mut lists: Vec<&[u32]> = Vec::new();
         for literal in pattern.split(['%', '_']) {
             for w in literal.as_bytes().windows(3) {
                 let t = trigram(w);
-                let list = match self.keys.binary_search(&t) {
-                    Ok(i) => &self.postings[self.starts[i] as usize..self.starts[i + 1] as usize],
-                    Err(_) if self.common.binary_search(&t).is_ok() => continue,
-                    Err(_) => &[],
-                };
-                if best.is_none_or(|b| list.len() < b.len()) {
-                    best = Some(list);
+                match self.keys.binary_search(&t) {
+                    Ok(i) => lists
+                        .push(&self.postings[self.starts[i] as usize..self.starts[i + 1] as usize]),
+                    Err(_) if self.common.binary_search(&t).is_ok() => {}
+                    Err(_) => return Candidates::Rows(Vec::new()),
                 }
             }
         }
-        match best {
-            Some(rows) => Candidates::Rows(rows),
-            None => Candidates::All,
+        lists.sort_by_key(|l| l.len());
+        let Some((first, rest)) = lists.split_first() else {
+            return Candidates::All;
+        };
+        let mut rows = first.to_vec();
+        for list in rest {
+            if rows.len() < 16 {
+                break;
+            }
+            rows.retain(|r| list.binary_search(r).is_ok());
         }
+        Candidates::Rows(rows)
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
@@ -204,7 +211,7 @@ mod tests {
             };
             assert_eq!(got, expected, "{pattern}");
         }
-        assert!(matches!(t.candidates("xyz"), Candidates::Rows([])));
+        assert!(matches!(t.candidates("xyz"), Candidates::Rows(r) if r.is_empty()));
         assert!(matches!(t.candidates("sv"), Candidates::All));
     }
 }

@@ -76,7 +76,13 @@ impl SessionCache {
     }
 
     pub(crate) fn put_session(&self, epoch: u64, digest: &str, user: &WebUser, expires_at: Micros) {
-        put(&self.sessions, (&self.epoch, epoch), digest, user, Some(expires_at));
+        put(
+            &self.sessions,
+            (&self.epoch, epoch),
+            digest,
+            user,
+            Some(expires_at),
+        );
     }
 
     pub(crate) fn token(&self, digest: &str) -> Option<WebUser> {
