@@ -268,6 +268,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn remembered_sessions_end_with_logout_role_changes_and_expiry() {
+        let store = Store::open_in_memory().expect("store");
+        let other = store.try_clone().expect("clone");
+        store
+            .put_web_user("bo", "$argon2id$x", Role::Admin, 10)
+            .expect("user");
+        store
+            .create_web_session("s1", "bo", 10, 100)
+            .expect("session");
+        store.create_api_token("t1", "bo", "ci", 10).expect("token");
+        // Confirmed once, remembered by every clone.
+        for s in [&store, &other] {
+            let user = s.web_session_user("s1", 20).expect("read").expect("valid");
+            assert_eq!(user.role, Role::Admin);
+            assert!(s.api_token_user("t1").expect("read").is_some());
+        }
+        // A role change shows at once, through sessions and tokens.
+        other
+            .put_web_user("bo", "$argon2id$x", Role::Viewer, 10)
+            .expect("demote");
+        assert_eq!(
+            store
+                .web_session_user("s1", 20)
+                .expect("read")
+                .map(|u| u.role),
+            Some(Role::Viewer)
+        );
+        assert_eq!(
+            store.api_token_user("t1").expect("read").map(|u| u.role),
+            Some(Role::Viewer)
+        );
+        // Expiry is judged at each request's `now`, remembered or not.
+        assert_eq!(store.web_session_user("s1", 100).expect("read"), None);
+        // Logging out on one clone ends the session on all.
+        assert!(other.web_session_user("s1", 30).expect("read").is_some());
+        store.delete_web_session("s1").expect("logout");
+        assert_eq!(other.web_session_user("s1", 30).expect("read"), None);
+        assert_eq!(store.web_session_user("s1", 30).expect("read"), None);
+        // Unknown digests are never remembered.
+        assert_eq!(store.web_session_user("nope", 30).expect("read"), None);
+    }
+
+    #[test]
     fn sessions_tokens_and_audit_round_trip() {
         let store = Store::open_in_memory().expect("store");
         assert_eq!(store.web_user_count().expect("count"), 0);
