@@ -252,6 +252,7 @@ impl Store {
         let Some(build) = self.fresh_summary_build(now)? else {
             return Ok(None);
         };
+        let started = std::time::Instant::now();
         let hints = self
             .conn()
             .query_row(
@@ -275,6 +276,10 @@ impl Store {
                 },
             )
             .optional()?;
+        tracing::debug!(
+            message = "Identity row ids read.",
+            micros = started.elapsed().as_micros() as u64
+        );
         Ok(Some(hints))
     }
 
@@ -285,6 +290,7 @@ impl Store {
     /// hint's selection (`Some`) checked row by row instead of the join.
     fn hinted<T>(
         &self,
+        table: &str,
         sql: &str,
         params: &[&dyn duckdb::ToSql],
         hint: Option<(&[i64], Option<&str>)>,
@@ -319,9 +325,16 @@ impl Store {
             if let Some(selection) = &selection {
                 all.push(selection);
             }
+            let started = std::time::Instant::now();
             let mut stmt = self.conn().prepare(&fast)?;
             let rows = stmt.query_map(all.as_slice(), &mut map)?;
             let rows = rows.collect::<std::result::Result<Vec<_>, _>>()?;
+            tracing::debug!(
+                message = "Identity page read through row ids.",
+                table,
+                rows = rows.len(),
+                micros = started.elapsed().as_micros() as u64
+            );
             if rows.len() == ids.len() {
                 return Ok(rows);
             }
@@ -346,6 +359,7 @@ impl Store {
         identity_id: &str,
         now: Micros,
     ) -> Result<Option<IdentityDetail>> {
+        let started = std::time::Instant::now();
         let (as_of, scan) = (snapshot.as_of(), snapshot.scan());
         let p = params![as_of, scan, tenant, identity_id];
         let hints = match self.row_hints(snapshot, tenant, identity_id, now)? {
@@ -360,6 +374,7 @@ impl Store {
         };
         let attributes = self
             .hinted(
+                "identities",
                 &format!(
                     "WITH {SEL} SELECT provider, tenant, identity_id, name, kind, unique_id, path,
                         epoch_us(created_at), epoch_us(last_used_at), last_used_service, last_used_region,
@@ -407,6 +422,7 @@ impl Store {
             rows.collect::<std::result::Result<Vec<_>, _>>()?
         };
         let owners = self.hinted(
+            "ownership",
             &from(
                 "ownership",
                 "owner, source, evidence",
@@ -424,6 +440,7 @@ impl Store {
             },
         )?;
         let credentials = self.hinted(
+            "credentials",
             &from(
                 "credentials",
                 "credential_id, kind, status, epoch_us(created_at), epoch_us(last_used_at),
@@ -460,6 +477,7 @@ impl Store {
             rows.collect::<std::result::Result<Vec<String>, _>>()?
         };
         let trusts = self.hinted(
+            "trusts",
             &from(
                 "trusts",
                 "identity_id, statement_index, sid, effect, principal_type, principal, actions,
@@ -484,6 +502,7 @@ impl Store {
             },
         )?;
         let grants = self.hinted(
+            "grants",
             &from(
                 "grants",
                 "identity_id, policy_id, relation, via, statement_index, sid, effect, actions,
@@ -511,6 +530,7 @@ impl Store {
             },
         )?;
         let findings = self.hinted(
+            "findings",
             IDENTITY_FINDINGS,
             params![now, tenant, identity_id],
             hints.as_ref().map(|h| (h.finding.as_slice(), None)),
@@ -531,6 +551,11 @@ impl Store {
                 .as_ref()
                 .map(|h| (&h.history_identity[..], &h.history_credential[..])),
         )?;
+        tracing::debug!(
+            message = "Identity page read.",
+            hinted = hints.is_some(),
+            micros = started.elapsed().as_micros() as u64
+        );
         Ok(Some(IdentityDetail {
             permissions: summarise_permissions(&grants),
             attributes,
@@ -604,7 +629,13 @@ impl Store {
             };
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
         };
+        let started = std::time::Instant::now();
         let mut rows = read(hints.is_some())?;
+        tracing::debug!(
+            message = "Identity history read.",
+            scans = rows.len(),
+            micros = started.elapsed().as_micros() as u64
+        );
         if let Some((i, c)) = hints {
             if rows.iter().any(|r| r.4 != i.len() || r.5 != c.len()) {
                 #[cfg(test)]
