@@ -27,6 +27,7 @@ mod inventory_summary;
 pub(crate) mod memory;
 pub mod migrations;
 pub mod query;
+mod row_ranges;
 pub mod scans;
 pub mod staging;
 pub mod summary;
