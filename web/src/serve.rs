@@ -16,13 +16,21 @@ use crate::state::{AppState, Clock};
 /// Connections in the pool: enough for the blocking threads serving concurrent requests.
 pub const POOL_SIZE: usize = 8;
 
-/// The state for serving `store` (which the server then owns, read-write).
+/// The state for serving `store` (which the server then owns, read-write). Loads the
+/// inventory's in-memory index first, so the first request does not wait for it.
 pub fn state(
     store: Store,
     rules: RuleSet,
     clock: Clock,
     tls: bool,
 ) -> Result<AppState, StoreError> {
+    let started = std::time::Instant::now();
+    if store.warm_dashboard(clock())? {
+        tracing::info!(
+            message = "Inventory index ready.",
+            millis = started.elapsed().as_millis() as u64
+        );
+    }
     Ok(AppState {
         pool: Arc::new(StorePool::new(
             store,

@@ -74,6 +74,7 @@ impl Store {
         role: Role,
         now: Micros,
     ) -> Result<()> {
+        self.shared.sessions.clear();
         if name.trim().is_empty() || name.len() > 64 {
             return Err(StoreError::Invalid(
                 "a user name has 1 to 64 characters".into(),
@@ -84,6 +85,7 @@ impl Store {
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role",
             params![name, password_hash, role.as_str(), now],
         )?;
+        self.shared.sessions.clear();
         Ok(())
     }
 
@@ -135,26 +137,39 @@ impl Store {
         Ok(())
     }
 
-    /// The account behind an unexpired session.
+    /// The account behind an unexpired session (confirmed sessions are remembered, see
+    /// [`super::memory::sessions`]).
     pub fn web_session_user(&self, session_hash: &str, now: Micros) -> Result<Option<WebUser>> {
-        Ok(self
+        if let Some(user) = self.shared.sessions.session(session_hash, now) {
+            return Ok(Some(user));
+        }
+        let epoch = self.shared.sessions.epoch();
+        let found = self
             .conn()
             .query_row(
-                "SELECT u.name, u.role, epoch_us(u.created_at) FROM web_sessions s
+                "SELECT u.name, u.role, epoch_us(u.created_at), epoch_us(s.expires_at) FROM web_sessions s
                  JOIN web_users u ON u.name = s.user_name
                  WHERE s.session_hash = ? AND s.expires_at > make_timestamp(?::BIGINT)",
                 params![session_hash, now],
-                user_row,
+                |r| Ok((user_row(r)?, r.get::<_, i64>(3)?)),
             )
-            .optional()?)
+            .optional()?;
+        Ok(found.map(|(user, expires_at)| {
+            self.shared
+                .sessions
+                .put_session(epoch, session_hash, &user, expires_at);
+            user
+        }))
     }
 
     /// Ends a session.
     pub fn delete_web_session(&self, session_hash: &str) -> Result<()> {
+        self.shared.sessions.end_session(session_hash);
         self.conn().execute(
             "DELETE FROM web_sessions WHERE session_hash = ?",
             params![session_hash],
         )?;
+        self.shared.sessions.end_session(session_hash);
         Ok(())
     }
 
@@ -176,9 +191,13 @@ impl Store {
         Ok(())
     }
 
-    /// The account behind an API token.
+    /// The account behind an API token (confirmed tokens are remembered).
     pub fn api_token_user(&self, token_hash: &str) -> Result<Option<WebUser>> {
-        Ok(self
+        if let Some(user) = self.shared.sessions.token(token_hash) {
+            return Ok(Some(user));
+        }
+        let epoch = self.shared.sessions.epoch();
+        let found = self
             .conn()
             .query_row(
                 "SELECT u.name, u.role, epoch_us(u.created_at) FROM api_tokens t
@@ -186,7 +205,11 @@ impl Store {
                 params![token_hash],
                 user_row,
             )
-            .optional()?)
+            .optional()?;
+        if let Some(user) = &found {
+            self.shared.sessions.put_token(epoch, token_hash, user);
+        }
+        Ok(found)
     }
 
     /// Appends to the web audit trail.
@@ -230,6 +253,7 @@ impl Store {
         Ok(Store {
             conn: self.conn.try_clone()?,
             path: self.path.clone(),
+            shared: self.shared.clone(),
             // A read-only store's clone gets its own private staging database.
             stage: match &self.stage {
                 Some(_) => Some(duckdb::Connection::open_in_memory()?),
@@ -242,6 +266,49 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_sessions_end_with_logout_role_changes_and_expiry() {
+        let store = Store::open_in_memory().expect("store");
+        let other = store.try_clone().expect("clone");
+        store
+            .put_web_user("bo", "$argon2id$x", Role::Admin, 10)
+            .expect("user");
+        store
+            .create_web_session("s1", "bo", 10, 100)
+            .expect("session");
+        store.create_api_token("t1", "bo", "ci", 10).expect("token");
+        // Confirmed once, remembered by every clone.
+        for s in [&store, &other] {
+            let user = s.web_session_user("s1", 20).expect("read").expect("valid");
+            assert_eq!(user.role, Role::Admin);
+            assert!(s.api_token_user("t1").expect("read").is_some());
+        }
+        // A role change shows at once, through sessions and tokens.
+        other
+            .put_web_user("bo", "$argon2id$x", Role::Viewer, 10)
+            .expect("demote");
+        assert_eq!(
+            store
+                .web_session_user("s1", 20)
+                .expect("read")
+                .map(|u| u.role),
+            Some(Role::Viewer)
+        );
+        assert_eq!(
+            store.api_token_user("t1").expect("read").map(|u| u.role),
+            Some(Role::Viewer)
+        );
+        // Expiry is judged at each request's `now`, remembered or not.
+        assert_eq!(store.web_session_user("s1", 100).expect("read"), None);
+        // Logging out on one clone ends the session on all.
+        assert!(other.web_session_user("s1", 30).expect("read").is_some());
+        store.delete_web_session("s1").expect("logout");
+        assert_eq!(other.web_session_user("s1", 30).expect("read"), None);
+        assert_eq!(store.web_session_user("s1", 30).expect("read"), None);
+        // Unknown digests are never remembered.
+        assert_eq!(store.web_session_user("nope", 30).expect("read"), None);
+    }
 
     #[test]
     fn sessions_tokens_and_audit_round_trip() {

@@ -342,6 +342,7 @@ impl Store {
         )?;
         tx.execute_batch("DROP TABLE new_findings")?;
         tx.commit()?;
+        self.summary_touched();
         Ok(EvaluationSummary {
             evaluation_id: id,
             findings: eval.findings,
@@ -482,6 +483,7 @@ impl Store {
             ],
         )?;
         tx.commit()?;
+        self.summary_touched();
         Ok(id)
     }
 
@@ -506,6 +508,7 @@ impl Store {
             params![now, by, id],
         )?;
         tx.commit()?;
+        self.summary_touched();
         Ok(())
     }
 
@@ -556,6 +559,7 @@ impl Store {
             insert_suppression(&tx, s, origin, now)?;
         }
         tx.commit()?;
+        self.summary_touched();
         Ok(())
     }
 

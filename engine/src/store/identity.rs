@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use duckdb::{params, OptionalExt};
 use serde::Serialize;
 
-use super::{Result, Snapshot, Store};
+use super::{row_ranges, Result, Snapshot, Store};
 use crate::model::{GrantRow, TrustRow};
 use crate::policy::{privesc, sensitive};
 use crate::time::Micros;
@@ -148,7 +148,7 @@ const IDENTITY_FINDINGS: &str = "
                                WHEN 'low' THEN 1 ELSE 0 END AS rank
         FROM mine f LEFT JOIN matched m USING (finding_id))
     SELECT finding_id, rule_id, owasp, severity, shown, message FROM listed
-    ORDER BY shown = 'resolved', rank DESC, rule_id";
+    ORDER BY shown = 'resolved', rank DESC, rule_id, finding_id";
 
 /// Row ids of one identity's rows in the model tables, from a summary that matches the store
 /// (see [`super::summary`]). A list is a hint: a read through it that does not return exactly
@@ -249,9 +249,10 @@ impl Store {
         if snapshot != Snapshot::Current {
             return Ok(None);
         }
-        let Some(build) = self.summary_build(now)? else {
+        let Some(build) = self.fresh_summary_build(now)? else {
             return Ok(None);
         };
+        let started = std::time::Instant::now();
         let hints = self
             .conn()
             .query_row(
@@ -275,16 +276,22 @@ impl Store {
                 },
             )
             .optional()?;
+        tracing::debug!(
+            message = "Identity row ids read.",
+            micros = started.elapsed().as_micros() as u64
+        );
         Ok(Some(hints))
     }
 
     /// Runs `sql` (with a `{hint}` where a row-id condition may go) with `params`, through the
-    /// row ids of `hint` when given: no query when there are none, and the query again without
-    /// them when the rows read through them are not exactly as many as they are. A
+    /// row ids of `hint` when given (range by range when they are spread over `table`, see
+    /// [`row_ranges`]): no query when there are none, and the query again without them when
+    /// the rows read through them are not exactly as many as they are. A
     /// snapshot-bound query (`WITH {SEL}` and [`SEMI_SEL`], `$1`/`$2` as-of and scan) gets the
     /// hint's selection (`Some`) checked row by row instead of the join.
     fn hinted<T>(
         &self,
+        table: &str,
         sql: &str,
         params: &[&dyn duckdb::ToSql],
         hint: Option<(&[i64], Option<&str>)>,
@@ -307,21 +314,31 @@ impl Store {
                         HINT,
                         &format!(
                             "AND $1::BIGINT IS NULL AND $2::BIGINT IS NULL
-                             AND t.rowid = ANY(${n}::BIGINT[])
+                             AND t.rid = ANY(${n}::BIGINT[])
                              AND list_contains(string_split(${}, ','), t.scan_id || ':' || t.collector)",
                             n + 1
                         ),
                     ),
-                None => sql.replace(HINT, &format!("AND t.rowid = ANY(${n}::BIGINT[])")),
+                None => sql.replace(HINT, &format!("AND t.rid = ANY(${n}::BIGINT[])")),
             };
+            let first = n + 1 + usize::from(selection.is_some());
+            let (fast, bounds) = row_ranges::through(&fast, table, first, ids);
             let mut all: Vec<&dyn duckdb::ToSql> = params.to_vec();
             all.push(&text);
             if let Some(selection) = &selection {
                 all.push(selection);
             }
+            all.extend(bounds.iter().map(|b| b as &dyn duckdb::ToSql));
+            let started = std::time::Instant::now();
             let mut stmt = self.conn().prepare(&fast)?;
             let rows = stmt.query_map(all.as_slice(), &mut map)?;
             let rows = rows.collect::<std::result::Result<Vec<_>, _>>()?;
+            tracing::debug!(
+                message = "Identity page read through row ids.",
+                table,
+                rows = rows.len(),
+                micros = started.elapsed().as_micros() as u64
+            );
             if rows.len() == ids.len() {
                 return Ok(rows);
             }
@@ -346,6 +363,7 @@ impl Store {
         identity_id: &str,
         now: Micros,
     ) -> Result<Option<IdentityDetail>> {
+        let started = std::time::Instant::now();
         let (as_of, scan) = (snapshot.as_of(), snapshot.scan());
         let p = params![as_of, scan, tenant, identity_id];
         let hints = match self.row_hints(snapshot, tenant, identity_id, now)? {
@@ -360,6 +378,7 @@ impl Store {
         };
         let attributes = self
             .hinted(
+                "identities",
                 &format!(
                     "WITH {SEL} SELECT provider, tenant, identity_id, name, kind, unique_id, path,
                         epoch_us(created_at), epoch_us(last_used_at), last_used_service, last_used_region,
@@ -407,6 +426,7 @@ impl Store {
             rows.collect::<std::result::Result<Vec<_>, _>>()?
         };
         let owners = self.hinted(
+            "ownership",
             &from(
                 "ownership",
                 "owner, source, evidence",
@@ -424,6 +444,7 @@ impl Store {
             },
         )?;
         let credentials = self.hinted(
+            "credentials",
             &from(
                 "credentials",
                 "credential_id, kind, status, epoch_us(created_at), epoch_us(last_used_at),
@@ -460,12 +481,13 @@ impl Store {
             rows.collect::<std::result::Result<Vec<String>, _>>()?
         };
         let trusts = self.hinted(
+            "trusts",
             &from(
                 "trusts",
                 "identity_id, statement_index, sid, effect, principal_type, principal, actions,
                  condition_keys, conditions",
                 "identity_id",
-                "statement_index, principal",
+                "statement_index, principal, principal_type",
             ),
             p,
             hint(|h| &h.trust),
@@ -484,12 +506,13 @@ impl Store {
             },
         )?;
         let grants = self.hinted(
+            "grants",
             &from(
                 "grants",
                 "identity_id, policy_id, relation, via, statement_index, sid, effect, actions,
                  not_actions, resources, not_resources, conditions",
                 "identity_id",
-                "policy_id, statement_index",
+                "policy_id, statement_index, relation, via",
             ),
             p,
             hint(|h| &h.grant),
@@ -511,6 +534,7 @@ impl Store {
             },
         )?;
         let findings = self.hinted(
+            "findings",
             IDENTITY_FINDINGS,
             params![now, tenant, identity_id],
             hints.as_ref().map(|h| (h.finding.as_slice(), None)),
@@ -531,6 +555,11 @@ impl Store {
                 .as_ref()
                 .map(|h| (&h.history_identity[..], &h.history_credential[..])),
         )?;
+        tracing::debug!(
+            message = "Identity page read.",
+            hinted = hints.is_some(),
+            micros = started.elapsed().as_micros() as u64
+        );
         Ok(Some(IdentityDetail {
             permissions: summarise_permissions(&grants),
             attributes,
@@ -573,7 +602,7 @@ impl Store {
             let cond = |n: usize, ids: Option<&[i64]>| match ids {
                 Some([]) => format!("AND FALSE AND ${n}::VARCHAR IS NULL"),
                 Some(_) => {
-                    format!("AND t.rowid = ANY(string_split(nullif(${n}, ''), ',')::BIGINT[])")
+                    format!("AND t.rid = ANY(string_split(nullif(${n}, ''), ',')::BIGINT[])")
                 }
                 None => String::new(),
             };
@@ -581,9 +610,18 @@ impl Store {
                 (true, Some((i, c))) => (Some(i), Some(c)),
                 _ => (None, None),
             };
-            let sql = sql
+            let mut sql = sql
                 .replace("{hint_i}", &cond(4, hi))
                 .replace("{hint_c}", &cond(5, hc));
+            // Hinted reads go through their row ids (see `row_ranges`), ranges from `$6` on.
+            let mut bounds = Vec::new();
+            for (table, ids) in [("identities", hi), ("credentials", hc)] {
+                if let Some(ids) = ids.filter(|ids| !ids.is_empty()) {
+                    let (text, values) = row_ranges::through(&sql, table, 6 + bounds.len(), ids);
+                    sql = text;
+                    bounds.extend(values);
+                }
+            }
             let mut stmt = self.conn().prepare(&sql)?;
             let map = |r: &duckdb::Row<'_>| {
                 Ok((
@@ -596,15 +634,27 @@ impl Store {
                 ))
             };
             let rows = match (hinted, hints) {
-                (true, Some((i, c))) => stmt.query_map(
-                    params![a.provider, a.tenant, a.identity_id, text(i), text(c)],
-                    map,
-                )?,
-                _ => stmt.query_map(params![a.provider, a.tenant, a.identity_id], map)?,
+                (true, Some((i, c))) => {
+                    let (ti, tc) = (text(i), text(c));
+                    let mut all: Vec<&dyn duckdb::ToSql> =
+                        vec![&a.provider, &a.tenant, &a.identity_id, &ti, &tc];
+                    all.extend(bounds.iter().map(|b| b as &dyn duckdb::ToSql));
+                    stmt.query_map(all.as_slice(), map)?
+                        .collect::<std::result::Result<Vec<_>, _>>()?
+                }
+                _ => stmt
+                    .query_map(params![a.provider, a.tenant, a.identity_id], map)?
+                    .collect::<std::result::Result<Vec<_>, _>>()?,
             };
-            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+            Ok(rows)
         };
+        let started = std::time::Instant::now();
         let mut rows = read(hints.is_some())?;
+        tracing::debug!(
+            message = "Identity history read.",
+            scans = rows.len(),
+            micros = started.elapsed().as_micros() as u64
+        );
         if let Some((i, c)) = hints {
             if rows.iter().any(|r| r.4 != i.len() || r.5 != c.len()) {
                 #[cfg(test)]

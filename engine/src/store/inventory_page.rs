@@ -216,11 +216,14 @@ impl Store {
     /// One page of identities with credential, owner and open-finding summaries, at `now`
     /// (suppressions in force, staleness and key ages are judged at `now`).
     /// Pages of the current snapshot come from the identity summary when it matches the store
-    /// (see [`super::summary`]); other snapshots, and a stale summary, aggregate at request time.
+    /// (see [`super::summary`]), held in memory ([`super::memory`]); other snapshots, and a
+    /// stale summary, aggregate at request time.
     pub fn inventory_page(&self, q: &InventoryQuery, now: Micros) -> Result<InventoryPage> {
         if q.snapshot == Snapshot::Current {
-            if let Some(build) = self.summary_build(now)? {
-                return self.inventory_page_from_summary(q, now, build);
+            match self.summary_index(now)? {
+                Some((_, Some(index))) => return index.page(self, q, now),
+                Some((build, None)) => return self.inventory_page_from_summary(q, now, build),
+                None => {}
             }
         }
         self.inventory_page_with(q, now, q.narrow())

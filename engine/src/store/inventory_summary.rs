@@ -253,7 +253,7 @@ impl Store {
 
     /// Who holds the credential with id `credential_id` in the current snapshot (a point
     /// lookup in `credential_lookup`, which is stored in hash order).
-    fn credential_holders(&self, credential_id: &str) -> Result<Vec<(String, String)>> {
+    pub(crate) fn credential_holders(&self, credential_id: &str) -> Result<Vec<(String, String)>> {
         let mut stmt = self.conn().prepare(
             "SELECT DISTINCT tenant, identity_id FROM credential_lookup
              WHERE id_hash = hash($1::VARCHAR) AND credential_id = $1",

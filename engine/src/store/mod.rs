@@ -10,6 +10,8 @@
 //!   and writes (overview figures, keyset-paged inventory, one identity, accounts and audit).
 //! - [`summary`]: the per-identity summary of the current snapshot those pages read, rebuilt
 //!   after scans and evaluations and ignored when it no longer matches the store.
+//! - [`memory`]: what the clones of one store share in memory: the summary as an index the
+//!   inventory pages are cut from, and the sessions already checked.
 //!
 //! Writes go through DuckDB's Arrow appender, one transaction per collection, so a crash
 //! leaves earlier snapshots untouched and the interrupted scan visibly `running`.
@@ -22,8 +24,10 @@ pub mod findings;
 pub mod identity;
 pub mod inventory_page;
 mod inventory_summary;
+pub(crate) mod memory;
 pub mod migrations;
 pub mod query;
+mod row_ranges;
 pub mod scans;
 pub mod staging;
 pub mod summary;
@@ -77,6 +81,8 @@ pub struct Store {
     /// Where a read-only store stages evaluations (DuckDB refuses appends on a read-only
     /// database, even to temporary tables): a private in-memory database.
     stage: Option<Connection>,
+    /// What every clone of this store shares in memory (see [`memory`]).
+    shared: std::sync::Arc<memory::Shared>,
 }
 
 impl Store {
@@ -97,6 +103,7 @@ impl Store {
             conn,
             path: Some(path.to_owned()),
             stage: None,
+            shared: Default::default(),
         };
         migrations::migrate(&mut store.conn)?;
         Ok(store)
@@ -126,6 +133,7 @@ impl Store {
             conn,
             path: Some(path.to_owned()),
             stage: Some(Connection::open_in_memory()?),
+            shared: Default::default(),
         };
         let (found, known) = (store.schema_version()?, migrations::latest_version());
         if found != known {
@@ -145,6 +153,7 @@ impl Store {
             conn,
             path: None,
             stage: None,
+            shared: Default::default(),
         })
     }
 

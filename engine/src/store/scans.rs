@@ -154,6 +154,7 @@ impl Store {
              VALUES (?, ?, ?, ?, make_timestamp(?::BIGINT), 'running', ?)",
             params![id, source, provider, tenant, started_at, env!("CARGO_PKG_VERSION")],
         )?;
+        self.summary_touched();
         Ok(id)
     }
 
@@ -230,6 +231,7 @@ impl Store {
             }
         }
         tx.commit()?;
+        self.summary_touched();
         Ok(())
     }
 
@@ -248,6 +250,7 @@ impl Store {
                 (record.status == CollectorStatus::Ok).then(|| record.tables.join(","))
             ],
         )?;
+        self.summary_touched();
         Ok(())
     }
 
@@ -269,6 +272,7 @@ impl Store {
         if changed == 0 {
             return Err(StoreError::ScanNotFound(scan_id));
         }
+        self.summary_touched();
         Ok(status)
     }
 

@@ -193,6 +193,7 @@ impl Store {
             params![build_id, now, identities],
         )?;
         tx.commit()?;
+        self.summary_touched();
         let millis = started.elapsed().as_millis();
         tracing::info!(
             message = "Refreshed the identity summary.",
@@ -210,35 +211,46 @@ impl Store {
     /// The summary build, when it describes the store as it is now and the suppressions in
     /// force at `now` are those it was built with; `None` when readers must not use it.
     pub fn summary_build(&self, now: Micros) -> Result<Option<SummaryBuild>> {
+        Ok(self.summary_build_window(now)?.map(|(build, _, _)| build))
+    }
+
+    /// [`Store::summary_build`], with the `now` values it holds for: `from..until`, between
+    /// the expiries of suppressions that bracket the build's `now`.
+    pub(crate) fn summary_build_window(
+        &self,
+        now: Micros,
+    ) -> Result<Option<(SummaryBuild, Micros, Micros)>> {
         let row = self
             .conn()
             .query_row(
                 &format!(
-                    "SELECT s.build_id, s.identities, s.selection,
-                        s.fingerprint = {FINGERPRINT}
-                        AND NOT EXISTS (SELECT 1 FROM suppressions p
-                            WHERE p.revoked_at IS NULL AND p.expires_at IS NOT NULL
-                              AND (p.expires_at > make_timestamp(s.built_now))
-                                  <> (p.expires_at > make_timestamp($1::BIGINT)))
+                    "WITH e AS (SELECT epoch_us(p.expires_at) AS expiry FROM suppressions p
+                                WHERE p.revoked_at IS NULL AND p.expires_at IS NOT NULL)
+                     SELECT s.build_id, s.identities, s.selection, s.fingerprint = {FINGERPRINT},
+                        (SELECT max(expiry) FROM e WHERE expiry <= s.built_now),
+                        (SELECT min(expiry) FROM e WHERE expiry > s.built_now)
                      FROM identity_summary_state s"
                 ),
-                params![now],
+                [],
                 |r| {
                     Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
+                        SummaryBuild {
+                            build_id: r.get(0)?,
+                            identities: r.get(1)?,
+                            selection: r.get(2)?,
+                        },
                         r.get::<_, bool>(3)?,
+                        r.get::<_, Option<i64>>(4)?.unwrap_or(i64::MIN),
+                        r.get::<_, Option<i64>>(5)?.unwrap_or(i64::MAX),
                     ))
                 },
             )
             .optional()?;
         Ok(match row {
-            Some((build_id, identities, selection, true)) => Some(SummaryBuild {
-                build_id,
-                identities,
-                selection,
-            }),
+            // A suppression expiring at `t` is in force while `now < t`.
+            Some((build, true, from, until)) if from <= now && now < until => {
+                Some((build, from, until))
+            }
             _ => None,
         })
     }

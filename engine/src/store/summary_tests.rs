@@ -1,6 +1,7 @@
 //! The summary path agrees with the aggregate-first path: every sort and filter, after
 //! findings and suppressions change, after a scan removes an identity and after a collector
-//! fails; a stale summary is never used.
+//! fails; a stale summary is never used. The in-memory index agrees with the summary read from
+//! the store on every sort, direction and filter (and their combinations), searches included.
 
 use super::super::identity::{IdentityDetail, HINT_MISSES};
 use super::super::inventory_page::{InventoryPage, InventoryQuery, InventorySort, KeyAge};
@@ -11,6 +12,172 @@ use crate::time::DAY;
 use arrow::array::{Array, StringArray};
 
 const NOW: i64 = 1_800_000_000_000_000;
+
+/// Every page of `q`, from the in-memory index of the summary.
+fn memory_pages(store: &Store, q: &InventoryQuery) -> Vec<InventoryPage> {
+    let mut q = q.clone();
+    let mut out = Vec::new();
+    loop {
+        let (_, index) = store.summary_index(NOW).expect("index").expect("fresh");
+        let page = index
+            .expect("loaded")
+            .page(store, &q, NOW)
+            .expect("memory page");
+        let next = page.next.clone();
+        out.push(page);
+        match next {
+            Some(c) => q.after = Some(c),
+            None => break,
+        }
+    }
+    out
+}
+
+/// Queries for the in-memory index: every sort both ways alone and under each filter, and
+/// filters combined, searches with wildcards, case and credential ids.
+fn memory_queries(credential: &str) -> Vec<InventoryQuery> {
+    let base = InventoryQuery {
+        limit: Some(37),
+        ..Default::default()
+    };
+    let mut filters = vec![
+        base.clone(),
+        InventoryQuery {
+            has_findings: Some(true),
+            ..base.clone()
+        },
+        InventoryQuery {
+            has_findings: Some(false),
+            ..base.clone()
+        },
+        InventoryQuery {
+            has_owner: Some(true),
+            ..base.clone()
+        },
+        InventoryQuery {
+            has_owner: Some(false),
+            kind: Some("user".into()),
+            ..base.clone()
+        },
+        InventoryQuery {
+            kind: Some("role".into()),
+            provider: Some("aws".into()),
+            ..base.clone()
+        },
+        InventoryQuery {
+            kind: Some("nothing".into()),
+            ..base.clone()
+        },
+        InventoryQuery {
+            tenant: Some("100000000001".into()),
+            stale: Some(false),
+            ..base.clone()
+        },
+        InventoryQuery {
+            tenant: Some("2".into()),
+            ..base.clone()
+        },
+        InventoryQuery {
+            stale: Some(true),
+            min_severity: Some(Severity::Low),
+            ..base.clone()
+        },
+        InventoryQuery {
+            min_severity: Some(Severity::High),
+            has_findings: Some(true),
+            ..base.clone()
+        },
+        InventoryQuery {
+            min_severity: Some(Severity::Critical),
+            ..base.clone()
+        },
+    ];
+    for key_age in KeyAge::ALL {
+        filters.push(InventoryQuery {
+            key_age: Some(key_age),
+            ..base.clone()
+        });
+    }
+    for search in [
+        "svc-1",
+        "SVC-1",
+        "svc_1",
+        "s%9",
+        "%",
+        "_",
+        "\\",
+        "vc-",
+        "app-2",
+        "aroa",
+        "team-1",
+        "x' OR 1=1 --",
+        "   ",
+        "zzz",
+        credential,
+    ] {
+        filters.push(InventoryQuery {
+            search: Some(search.into()),
+            ..base.clone()
+        });
+    }
+    filters.push(InventoryQuery {
+        search: Some("svc".into()),
+        has_owner: Some(true),
+        key_age: Some(KeyAge::Over365Days),
+        ..base.clone()
+    });
+    let mut out = Vec::new();
+    for f in filters {
+        // Every sort for the filters; two for searches (few rows each).
+        let sorts: &[InventorySort] = if f.search.is_some() {
+            &[InventorySort::Name, InventorySort::LastUsed]
+        } else {
+            &InventorySort::ALL
+        };
+        for sort in sorts {
+            for descending in [false, true] {
+                out.push(InventoryQuery {
+                    sort: *sort,
+                    descending,
+                    ..f.clone()
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The in-memory index gives the rows, totals and cursors the store's summary gives.
+fn assert_memory_agrees(store: &Store) {
+    let credential: String = store
+        .conn()
+        .query_row(
+            "SELECT min(credential_id) FROM credential_lookup",
+            [],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .expect("credential")
+        .unwrap_or_default();
+    for q in memory_queries(&credential) {
+        let memory = memory_pages(store, &q);
+        let stored = all_pages(store, &q, true);
+        assert_eq!(memory.len(), stored.len(), "{q:?}");
+        for (n, (m, s)) in memory.iter().zip(&stored).enumerate() {
+            assert!(m == s, "page {n} of {q:?}:\n{m:?}\n{s:?}");
+        }
+        // A cursor of another build (no position) continues at the same row.
+        if let Some(mut cursor) = stored[0].next.clone() {
+            cursor.position = None;
+            let q2 = InventoryQuery {
+                after: Some(cursor),
+                ..q.clone()
+            };
+            let (_, index) = store.summary_index(NOW).expect("index").expect("fresh");
+            let page = index.expect("loaded").page(store, &q2, NOW).expect("page");
+            assert_eq!(page.items, stored[1].items, "{q:?}");
+        }
+    }
+}
 
 /// Every page of `q`, from the summary (`true`) or aggregated at request time.
 fn all_pages(store: &Store, q: &InventoryQuery, summary: bool) -> Vec<InventoryPage> {
@@ -160,6 +327,9 @@ fn assert_paths_agree(store: &mut Store, all: bool) {
     assert_eq!(store.summary_build(NOW).expect("build"), None);
     let slow_details = details(store);
     store.refresh_identity_summary(NOW).expect("refresh");
+    if all {
+        assert_memory_agrees(store);
+    }
     HINT_MISSES.with(|m| m.set(0));
     assert_eq!(details(store), slow_details);
     assert_eq!(
