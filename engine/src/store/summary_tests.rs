@@ -13,24 +13,33 @@ use arrow::array::{Array, StringArray};
 
 const NOW: i64 = 1_800_000_000_000_000;
 
-/// Every page of `q`, from the in-memory index of the summary.
-fn memory_pages(store: &Store, q: &InventoryQuery) -> Vec<InventoryPage> {
+/// Every page of `q`, each read by `page`, following the cursors.
+fn pages_of(
+    q: &InventoryQuery,
+    mut page: impl FnMut(&InventoryQuery) -> InventoryPage,
+) -> Vec<InventoryPage> {
     let mut q = q.clone();
     let mut out = Vec::new();
     loop {
-        let (_, index) = store.summary_index(NOW).expect("index").expect("fresh");
-        let page = index
-            .expect("loaded")
-            .page(store, &q, NOW)
-            .expect("memory page");
-        let next = page.next.clone();
-        out.push(page);
+        let p = page(&q);
+        let next = p.next.clone();
+        out.push(p);
         match next {
             Some(c) => q.after = Some(c),
-            None => break,
+            None => return out,
         }
     }
-    out
+}
+
+/// Every page of `q`, from the in-memory index of the summary.
+fn memory_pages(store: &Store, q: &InventoryQuery) -> Vec<InventoryPage> {
+    pages_of(q, |q| {
+        let (_, index) = store.summary_index(NOW).expect("index").expect("fresh");
+        index
+            .expect("loaded")
+            .page(store, q, NOW)
+            .expect("memory page")
+    })
 }
 
 /// Queries for the in-memory index: every sort both ways alone and under each filter, and
@@ -181,27 +190,18 @@ fn assert_memory_agrees(store: &Store) {
 
 /// Every page of `q`, from the summary (`true`) or aggregated at request time.
 fn all_pages(store: &Store, q: &InventoryQuery, summary: bool) -> Vec<InventoryPage> {
-    let mut q = q.clone();
-    let mut out = Vec::new();
-    loop {
-        let page = if summary {
+    pages_of(q, |q| {
+        if summary {
             let build = store.summary_build(NOW).expect("build").expect("fresh");
             store
-                .inventory_page_from_summary(&q, NOW, build)
+                .inventory_page_from_summary(q, NOW, build)
                 .expect("summary page")
         } else {
             store
-                .inventory_page_with(&q, NOW, false)
+                .inventory_page_with(q, NOW, false)
                 .expect("aggregated page")
-        };
-        let next = page.next.clone();
-        out.push(page);
-        match next {
-            Some(c) => q.after = Some(c),
-            None => break,
         }
-    }
-    out
+    })
 }
 
 /// Every sort both ways and every filter (`all`), or the ones open findings decide.
