@@ -128,6 +128,21 @@ pub(crate) struct SummaryIndex {
     /// (hash of a credential id of the current snapshot, holder's row), sorted.
     credentials: Vec<(u64, u32)>,
     pub(crate) trigrams: Trigrams,
+    /// The distinct values of `activity` and `oldest_key`, sorted: where a time bound falls
+    /// among them says exactly which rows it selects, however `now` moved.
+    pub(crate) activity_values: Vec<i64>,
+    pub(crate) oldest_values: Vec<i64>,
+    /// Filter counts of this build, keyed by [`super::page`]'s exact filter key.
+    pub(crate) counts: std::sync::Mutex<HashMap<[i64; 8], usize>>,
+}
+
+/// Sorted distinct values of a column.
+fn distinct_sorted(values: &[i64]) -> Vec<i64> {
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v.shrink_to_fit();
+    v
 }
 
 /// The summary's columns the index reads, in this order.
@@ -253,6 +268,8 @@ impl SummaryIndex {
         index.credentials.sort_unstable();
         index.credentials.dedup();
         index.credentials.shrink_to_fit();
+        index.activity_values = distinct_sorted(&index.activity);
+        index.oldest_values = distinct_sorted(&index.oldest_key);
         index.trigrams = Trigrams::build(
             rows,
             &[

@@ -14,6 +14,9 @@ use crate::store::inventory_page::{
 use crate::store::{Result, Store};
 use crate::time::{Micros, DAY};
 
+/// Filter counts one index build keeps before it starts again.
+const COUNTS_KEPT: usize = 4096;
+
 /// The query's filters on the index's columns (a search aside). Every test is a comparison
 /// of one row's values, so a count runs through the columns without branching.
 struct Filter {
@@ -132,12 +135,57 @@ impl Filter {
             )
     }
 
-    /// Rows passing the filter. The loop is specialised to the filters asked for, so it reads
-    /// only their columns.
+    /// Rows passing the filter, remembered per index build: two filters with the same key
+    /// (time bounds as their place among the column's values) select the same rows.
     fn count(&self, x: &SummaryIndex) -> usize {
         if self.none {
             return 0;
         }
+        let key = self.key(x);
+        if let Some(n) = x.counts.lock().ok().and_then(|c| c.get(&key).copied()) {
+            return n;
+        }
+        let n = self.count_rows(x);
+        if let Ok(mut counts) = x.counts.lock() {
+            if counts.len() >= COUNTS_KEPT {
+                counts.clear();
+            }
+            counts.insert(key, n);
+        }
+        n
+    }
+
+    /// What decides the rows the filter passes: the attribute, severity and tenant tests, and
+    /// each inclusive time range as the number of distinct column values below its bounds.
+    fn key(&self, x: &SummaryIndex) -> [i64; 8] {
+        let rank = |values: &[i64], (lo, hi): (i64, i64)| {
+            (
+                values.partition_point(|v| *v < lo) as i64,
+                values.partition_point(|v| *v <= hi) as i64,
+            )
+        };
+        let (a0, a1) = rank(&x.activity_values, self.activity);
+        let (o0, o1) = rank(&x.oldest_values, self.oldest);
+        let tenant = if self.any_tenant {
+            -1
+        } else {
+            i64::from(self.tenant)
+        };
+        [
+            i64::from(self.mask),
+            i64::from(self.want),
+            i64::from(self.min_rank),
+            tenant,
+            a0,
+            a1,
+            o0,
+            o1,
+        ]
+    }
+
+    /// Counts the rows passing the filter. The loop is specialised to the filters asked for,
+    /// so it reads only their columns.
+    fn count_rows(&self, x: &SummaryIndex) -> usize {
         match (!self.any_tenant, self.min_rank > 0) {
             (false, false) => self.count_by::<false, false>(x),
             (false, true) => self.count_by::<false, true>(x),
@@ -345,5 +393,72 @@ impl SummaryIndex {
             total: total as i64,
             next,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cached counts equal fresh ones whatever `now` is, including where rows cross a time
+    /// bound between two calls.
+    #[test]
+    fn cached_counts_follow_time_bounds() {
+        let mut x = SummaryIndex::default();
+        let now = 1_000 * DAY;
+        for d in 0..500i64 {
+            x.attrs.push(if d % 3 == 0 { HAS_OWNER } else { 0 });
+            x.rank.push((d % 5) as u8);
+            x.tenant.push(0);
+            x.activity.push(now - d * DAY);
+            x.oldest_key
+                .push(if d % 7 == 0 { NULL } else { now - 2 * d * DAY });
+        }
+        x.activity_values = {
+            let mut v = x.activity.clone();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        x.oldest_values = {
+            let mut v = x.oldest_key.clone();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let queries = [
+            InventoryQuery {
+                stale: Some(true),
+                ..Default::default()
+            },
+            InventoryQuery {
+                stale: Some(false),
+                has_owner: Some(true),
+                ..Default::default()
+            },
+            InventoryQuery {
+                key_age: Some(KeyAge::Over365Days),
+                min_severity: Some(Severity::ALL[1]),
+                ..Default::default()
+            },
+            InventoryQuery {
+                key_age: Some(KeyAge::From90To365Days),
+                ..Default::default()
+            },
+        ];
+        let mut distinct = std::collections::BTreeSet::new();
+        // Times a few hours apart: some steps cross a row's bound, most do not.
+        for step in 0..200i64 {
+            let at = now + step * DAY / 7;
+            for q in &queries {
+                let f = Filter::of(&x, q, at);
+                let fresh = f.count_rows(&x);
+                assert_eq!(f.count(&x), fresh, "{q:?} at step {step}");
+                assert_eq!(f.count(&x), fresh, "{q:?} at step {step}, cached");
+                distinct.insert((format!("{q:?}"), fresh));
+            }
+        }
+        assert!(distinct.len() > 20, "time moved rows across bounds");
+        assert!(x.counts.lock().map(|c| c.len()).unwrap_or(0) > 4);
     }
 }
