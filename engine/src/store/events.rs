@@ -82,23 +82,25 @@ impl Store {
     /// Starts an ingest run at `started_at`. What runs a dead process left `running` wrote is
     /// deleted first and they are marked failed.
     pub fn begin_ingest(&mut self, started_at: Micros) -> Result<IngestRun> {
-        let tx = self.conn.transaction()?;
-        for table in ["events", "ingest_quarantine"] {
-            tx.execute(
-                &format!(
-                    "DELETE FROM {table} WHERE scan_id IN
-                         (SELECT scan_id FROM scans WHERE source = ? AND status = 'running')"
-                ),
-                params![LOGS_SOURCE],
-            )?;
+        let interrupted: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT scan_id FROM scans WHERE source = ? AND status = 'running'")?;
+            let ids = stmt.query_map(params![LOGS_SOURCE], |r| r.get(0))?;
+            ids.collect::<Result<_, _>>()?
+        };
+        for scan_id in interrupted {
+            self.in_transaction(|store| {
+                store.delete_run_rows(scan_id)?;
+                store.conn.execute(
+                    "UPDATE scans SET status = 'failed', finished_at = started_at,
+                         summary = 'interrupted: the ingest process ended before the run finished'
+                     WHERE scan_id = ?",
+                    params![scan_id],
+                )?;
+                Ok(())
+            })?;
         }
-        tx.execute(
-            "UPDATE scans SET status = 'failed', finished_at = started_at,
-                              summary = 'interrupted: the ingest process ended before the run finished'
-             WHERE source = ? AND status = 'running'",
-            params![LOGS_SOURCE],
-        )?;
-        tx.commit()?;
         let scan_id = self.begin_scan(LOGS_SOURCE, LOGS_SOURCE, "ingest", started_at)?;
         Ok(IngestRun {
             scan_id,
@@ -299,12 +301,7 @@ impl Store {
         error: &str,
     ) -> Result<()> {
         self.in_transaction(|store| {
-            for table in ["events", "ingest_quarantine"] {
-                store.conn.execute(
-                    &format!("DELETE FROM {table} WHERE scan_id = ?"),
-                    params![run.scan_id],
-                )?;
-            }
+            store.delete_run_rows(run.scan_id)?;
             let record = CollectorRecord {
                 collector: run.collector.clone(),
                 status: CollectorStatus::Failed,
@@ -318,6 +315,17 @@ impl Store {
             store.finish_scan(run.scan_id, finished_at, None, Some(error))?;
             Ok(())
         })
+    }
+
+    /// Deletes what ingest run `scan_id` wrote: its events and its quarantine.
+    fn delete_run_rows(&self, scan_id: i64) -> Result<()> {
+        for table in ["events", "ingest_quarantine"] {
+            self.conn.execute(
+                &format!("DELETE FROM {table} WHERE scan_id = ?"),
+                params![scan_id],
+            )?;
+        }
+        Ok(())
     }
 
     /// Runs `f` in one transaction: committed when it succeeds, rolled back when it fails.

@@ -276,14 +276,11 @@ pub fn ingest(
         result
     });
     let elapsed = started.elapsed();
-    let totals = {
-        let mut t = IngestTotals::default();
-        for c in report.formats.values() {
-            t.read += c.read;
-            t.quarantined += c.quarantined;
-        }
-        t.appended = appended_per_format.values().sum();
-        t
+    let counted = report.total();
+    let totals = IngestTotals {
+        read: counted.read,
+        appended: appended_per_format.values().sum(),
+        quarantined: counted.quarantined,
     };
     let closed = outcome.and_then(|()| {
         store.finish_ingest(
@@ -659,6 +656,26 @@ mod tests {
     use super::*;
     use crate::logs::generate::write_ndjson;
 
+    /// Every value of text column `name` in the store's current events.
+    fn event_texts(store: &Store, name: &str) -> Vec<String> {
+        let batches = store
+            .table_rows(
+                nhiscope_engine::Table::Events,
+                nhiscope_engine::store::Snapshot::Current,
+            )
+            .expect("rows");
+        let mut out = Vec::new();
+        for batch in batches {
+            let column = batch.column_by_name(name).expect("column");
+            let texts = column
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+                .expect("text");
+            out.extend(texts.iter().flatten().map(str::to_string));
+        }
+        out
+    }
+
     #[test]
     fn duplicates_across_batches_flushes_and_inputs_are_stored_once() {
         let dir = tempfile::tempdir().expect("tmp");
@@ -715,21 +732,7 @@ mod tests {
             let inputs = [Input::File(path.clone())];
             let report = ingest(&mut store, &inputs, &options, 0, &Silent).expect("ingest");
             let quarantined = store.quarantined(report.scan_id).expect("quarantine");
-            let mut refs: Vec<String> = Vec::new();
-            let batches = store
-                .table_rows(
-                    nhiscope_engine::Table::Events,
-                    nhiscope_engine::store::Snapshot::Current,
-                )
-                .expect("rows");
-            for batch in batches {
-                let column = batch.column_by_name("raw_ref").expect("raw_ref");
-                let texts = column
-                    .as_any()
-                    .downcast_ref::<arrow::array::StringArray>()
-                    .expect("text");
-                refs.extend(texts.iter().flatten().map(str::to_string));
-            }
+            let mut refs = event_texts(&store, "raw_ref");
             refs.sort();
             (report.formats, report.quarantine_sample, quarantined, refs)
         };
@@ -768,17 +771,7 @@ mod tests {
         let report =
             ingest(&mut store, &[Input::File(path)], &options, 0, &Silent).expect("ingest");
         assert_eq!(report.formats["k8s_audit"].ingested, 1);
-        let rows = store
-            .table_rows(
-                nhiscope_engine::Table::Events,
-                nhiscope_engine::store::Snapshot::Current,
-            )
-            .expect("rows");
-        let tenant = rows[0].column_by_name("tenant").and_then(|c| {
-            c.as_any()
-                .downcast_ref::<arrow::array::StringArray>()
-                .map(|a| a.value(0).to_string())
-        });
-        assert_eq!(tenant.as_deref(), Some("prod-eu-1"));
+        let tenants = event_texts(&store, "tenant");
+        assert_eq!(tenants.first().map(String::as_str), Some("prod-eu-1"));
     }
 }

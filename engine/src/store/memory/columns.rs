@@ -137,7 +137,7 @@ pub(crate) struct SummaryIndex {
 }
 
 /// Sorted distinct values of a column.
-fn distinct_sorted(values: &[i64]) -> Vec<i64> {
+pub(crate) fn distinct_sorted(values: &[i64]) -> Vec<i64> {
     let mut v = values.to_vec();
     v.sort_unstable();
     v.dedup();
@@ -423,7 +423,9 @@ impl SummaryIndex {
                 + self.oldest_key.capacity()
                 + self.activity.capacity()
                 + self.active_keys.capacity()
-                + self.open_findings.capacity())
+                + self.open_findings.capacity()
+                + self.activity_values.capacity()
+                + self.oldest_values.capacity())
                 * 8
             + self
                 .order

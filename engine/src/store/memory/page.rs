@@ -398,6 +398,7 @@ impl SummaryIndex {
 
 #[cfg(test)]
 mod tests {
+    use super::super::columns::distinct_sorted;
     use super::*;
 
     /// Cached counts equal fresh ones whatever `now` is, including where rows cross a time
@@ -414,18 +415,8 @@ mod tests {
             x.oldest_key
                 .push(if d % 7 == 0 { NULL } else { now - 2 * d * DAY });
         }
-        x.activity_values = {
-            let mut v = x.activity.clone();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
-        x.oldest_values = {
-            let mut v = x.oldest_key.clone();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
+        x.activity_values = distinct_sorted(&x.activity);
+        x.oldest_values = distinct_sorted(&x.oldest_key);
         let queries = [
             InventoryQuery {
                 stale: Some(true),
