@@ -100,6 +100,17 @@ pub fn run(args: &BenchWebArgs, store_path: &Path, rules: &RuleSet, now: i64) ->
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let clock: nhiscope_web::Clock = Arc::new(move || now);
+        // The identity pages are built in the background when serving; measure them built.
+        let started = std::time::Instant::now();
+        store.warm_dashboard(now)?;
+        if store.wait_for_identity_pages(std::time::Duration::from_secs(1800))? {
+            outln!(
+                "in-memory identity pages ready in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        } else {
+            outln!("in-memory identity pages not built: identity pages read the store");
+        }
         let state = nhiscope_web::serve::state(store, rules.clone(), clock, false)?;
         let server = tokio::spawn(nhiscope_web::serve::run(
             listener,

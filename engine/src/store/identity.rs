@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use duckdb::{params, OptionalExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{row_ranges, Result, Snapshot, Store};
 use crate::model::{GrantRow, TrustRow};
@@ -14,7 +14,7 @@ use crate::policy::{privesc, sensitive};
 use crate::time::Micros;
 
 /// The identity's own attributes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityAttributes {
     pub provider: String,
     pub tenant: String,
@@ -33,7 +33,7 @@ pub struct IdentityAttributes {
 }
 
 /// One credential of the identity (identifiers only; never a secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityCredential {
     pub credential_id: String,
     pub kind: String,
@@ -46,7 +46,7 @@ pub struct IdentityCredential {
 }
 
 /// One owner candidate and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnerCandidate {
     pub owner: String,
     pub source: String,
@@ -93,7 +93,7 @@ pub struct IdentityFinding {
 }
 
 /// One change in the identity's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEvent {
     pub scan_id: i64,
     pub at: Micros,
@@ -363,6 +363,11 @@ impl Store {
         identity_id: &str,
         now: Micros,
     ) -> Result<Option<IdentityDetail>> {
+        if snapshot == Snapshot::Current {
+            if let Some(found) = self.identity_detail_in_memory(tenant, identity_id, now)? {
+                return Ok(found);
+            }
+        }
         let started = std::time::Instant::now();
         let (as_of, scan) = (snapshot.as_of(), snapshot.scan());
         let p = params![as_of, scan, tenant, identity_id];
@@ -662,47 +667,11 @@ impl Store {
                 rows = read(false)?;
             }
         }
-        let mut out = Vec::new();
-        let mut was_present = false;
-        let mut before: BTreeMap<String, String> = BTreeMap::new();
-        for (scan_id, at, present, creds, _, _) in rows {
-            let event = |change: &str, detail: String| HistoryEvent {
-                scan_id,
-                at,
-                change: change.to_string(),
-                detail,
-            };
-            if present != was_present {
-                out.push(event(
-                    if present { "appeared" } else { "removed" },
-                    a.name.clone(),
-                ));
-            }
-            if !present {
-                was_present = false;
-                continue;
-            }
-            let now: BTreeMap<String, String> = creds
-                .iter()
-                .filter_map(|c| c.rsplit_once('='))
-                .map(|(id, st)| (id.to_string(), st.to_string()))
-                .collect();
-            for (id, st) in &now {
-                match before.get(id) {
-                    None => out.push(event("credential_added", format!("{id} ({st})"))),
-                    Some(old) if old != st => {
-                        out.push(event("credential_status", format!("{id}: {old} → {st}")))
-                    }
-                    _ => {}
-                }
-            }
-            for id in before.keys().filter(|id| !now.contains_key(*id)) {
-                out.push(event("credential_removed", id.clone()));
-            }
-            before = now;
-            was_present = true;
-        }
-        Ok(out)
+        Ok(history_events(
+            &a.name,
+            rows.into_iter()
+                .map(|(scan, at, present, creds, _, _)| (scan, at, present, creds)),
+        ))
     }
 }
 
@@ -718,4 +687,53 @@ fn list(v: duckdb::types::Value) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The changes of an identity named `name` over its source's scans, in order: (scan id, finish
+/// time, whether it was there, its credentials as `id=status`).
+pub(crate) fn history_events(
+    name: &str,
+    rows: impl IntoIterator<Item = (i64, i64, bool, Vec<String>)>,
+) -> Vec<HistoryEvent> {
+    let mut out = Vec::new();
+    let mut was_present = false;
+    let mut before: BTreeMap<String, String> = BTreeMap::new();
+    for (scan_id, at, present, creds) in rows {
+        let event = |change: &str, detail: String| HistoryEvent {
+            scan_id,
+            at,
+            change: change.to_string(),
+            detail,
+        };
+        if present != was_present {
+            out.push(event(
+                if present { "appeared" } else { "removed" },
+                name.to_string(),
+            ));
+        }
+        if !present {
+            was_present = false;
+            continue;
+        }
+        let now: BTreeMap<String, String> = creds
+            .iter()
+            .filter_map(|c| c.rsplit_once('='))
+            .map(|(id, st)| (id.to_string(), st.to_string()))
+            .collect();
+        for (id, st) in &now {
+            match before.get(id) {
+                None => out.push(event("credential_added", format!("{id} ({st})"))),
+                Some(old) if old != st => {
+                    out.push(event("credential_status", format!("{id}: {old} → {st}")))
+                }
+                _ => {}
+            }
+        }
+        for id in before.keys().filter(|id| !now.contains_key(*id)) {
+            out.push(event("credential_removed", id.clone()));
+        }
+        before = now;
+        was_present = true;
+    }
+    out
 }

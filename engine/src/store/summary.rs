@@ -17,17 +17,24 @@ use duckdb::{params, OptionalExt};
 use super::{Result, Store};
 use crate::time::Micros;
 
-/// What the current snapshot, the findings and the suppressions look like, cheaply: counts and
-/// maxima of the small bookkeeping tables (and of `findings`, whose count DuckDB keeps).
-const FINGERPRINT: &str = "concat_ws('/',
+/// What the current snapshot and the findings look like, cheaply: counts and maxima of the
+/// small bookkeeping tables (and of `findings`, whose count DuckDB keeps). The in-memory
+/// identity pages are built for one value of it (see [`super::memory::detail`]).
+pub(crate) const CONTENT: &str = "concat_ws('/',
     (SELECT count(*) || ':' || coalesce(max(scan_id), 0) || ':'
             || count(*) FILTER (WHERE status IN ('complete', 'partial')) || ':'
             || coalesce(epoch_us(max(finished_at)), 0) FROM scans),
     (SELECT count(*) || ':' || count(*) FILTER (WHERE status = 'ok') FROM scan_collectors),
     (SELECT count(*) || ':' || coalesce(max(evaluation_id), 0) FROM evaluations),
-    (SELECT count(*) FROM findings),
-    (SELECT count(*) || ':' || coalesce(max(suppression_id), 0) || ':' || count(revoked_at)
-     FROM suppressions))";
+    (SELECT count(*) FROM findings))";
+
+/// [`CONTENT`], then `/` and what the suppressions look like: the summary's fingerprint.
+fn fingerprint() -> String {
+    format!(
+        "({CONTENT} || '/' || (SELECT count(*) || ':' || coalesce(max(suppression_id), 0) || ':' || count(revoked_at)
+                              FROM suppressions))"
+    )
+}
 
 /// Empties the summary tables and selects the current snapshot.
 const CLEAR: &str = "
@@ -131,6 +138,8 @@ pub struct SummaryBuild {
     pub identities: i64,
     /// The current snapshot it describes: `scan_id:collector` pairs, comma-separated.
     pub selection: String,
+    /// Its fingerprint but the suppressions (see [`CONTENT`]).
+    pub content: String,
 }
 
 /// What a refresh wrote.
@@ -186,9 +195,10 @@ impl Store {
         tx.execute(
             &format!(
                 "INSERT INTO identity_summary_state
-                 SELECT ?, {FINGERPRINT}, ?, now()::TIMESTAMP, ?,
+                 SELECT ?, {}, ?, now()::TIMESTAMP, ?,
                         coalesce((SELECT string_agg(scan_id || ':' || collector, ',' ORDER BY scan_id, collector)
-                                  FROM collections_at(NULL, NULL)), '')"
+                                  FROM collections_at(NULL, NULL)), '')",
+                fingerprint()
             ),
             params![build_id, now, identities],
         )?;
@@ -226,22 +236,28 @@ impl Store {
                 &format!(
                     "WITH e AS (SELECT epoch_us(p.expires_at) AS expiry FROM suppressions p
                                 WHERE p.revoked_at IS NULL AND p.expires_at IS NOT NULL)
-                     SELECT s.build_id, s.identities, s.selection, s.fingerprint = {FINGERPRINT},
+                     SELECT s.build_id, s.identities, s.selection, s.fingerprint, s.fingerprint = {},
                         (SELECT max(expiry) FROM e WHERE expiry <= s.built_now),
                         (SELECT min(expiry) FROM e WHERE expiry > s.built_now)
-                     FROM identity_summary_state s"
+                     FROM identity_summary_state s",
+                    fingerprint()
                 ),
                 [],
                 |r| {
+                    let fingerprint: String = r.get(3)?;
                     Ok((
                         SummaryBuild {
                             build_id: r.get(0)?,
                             identities: r.get(1)?,
                             selection: r.get(2)?,
+                            content: fingerprint
+                                .rsplit_once('/')
+                                .map_or("", |(content, _)| content)
+                                .to_string(),
                         },
-                        r.get::<_, bool>(3)?,
-                        r.get::<_, Option<i64>>(4)?.unwrap_or(i64::MIN),
-                        r.get::<_, Option<i64>>(5)?.unwrap_or(i64::MAX),
+                        r.get::<_, bool>(4)?,
+                        r.get::<_, Option<i64>>(5)?.unwrap_or(i64::MIN),
+                        r.get::<_, Option<i64>>(6)?.unwrap_or(i64::MAX),
                     ))
                 },
             )

@@ -5,6 +5,7 @@
 
 use super::super::identity::{IdentityDetail, HINT_MISSES};
 use super::super::inventory_page::{InventoryPage, InventoryQuery, InventorySort, KeyAge};
+use super::super::memory::detail::MEMORY_PAGES;
 use super::super::{CollectorRecord, CollectorStatus, NewSuppression, Snapshot, Store};
 use crate::model::{CredentialRow, IdentityRow, OwnershipRow, RowSet, Stamp, Table};
 use crate::rules::Severity;
@@ -321,22 +322,56 @@ fn details(store: &Store) -> Vec<Option<IdentityDetail>> {
     out
 }
 
-/// Both paths give the same rows, totals and cursors for every query, and the same
-/// identity pages. The summary must be stale when called.
-fn assert_paths_agree(store: &mut Store, all: bool) {
+/// The identity pages read at request time, through the summary's row ids and from memory
+/// are the same. The summary must be stale when called; it is fresh after.
+fn assert_pages_agree(store: &mut Store, all: bool) -> Vec<Option<IdentityDetail>> {
     assert_eq!(store.summary_build(NOW).expect("build"), None);
     let slow_details = details(store);
     store.refresh_identity_summary(NOW).expect("refresh");
     if all {
         assert_memory_agrees(store);
     }
+    store.forget_detail_index();
     HINT_MISSES.with(|m| m.set(0));
-    assert_eq!(details(store), slow_details);
+    let hinted = details(store);
+    for (h, s) in hinted.iter().zip(&slow_details) {
+        assert!(h == s, "hinted page differs:\n{h:#?}\n{s:#?}");
+    }
+    assert_eq!(hinted.len(), slow_details.len());
     assert_eq!(
         HINT_MISSES.with(|m| m.get()),
         0,
         "a row-id hint was not used"
     );
+    // The in-memory pages give the same identity pages, without reading the store.
+    assert!(store.warm_detail_index().expect("warm"));
+    MEMORY_PAGES.with(|m| m.set(0));
+    let memory = details(store);
+    let served = MEMORY_PAGES.with(|m| m.get());
+    for (m, s) in memory.iter().zip(&slow_details) {
+        assert!(m == s, "in-memory page differs:\n{m:#?}\n{s:#?}");
+    }
+    assert_eq!(memory.len(), slow_details.len());
+    let complex = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM suppressions WHERE revoked_at IS NULL AND resource LIKE '%[%'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("count");
+    if complex == 0 {
+        assert_eq!(served, memory.len(), "every page from memory");
+    } else {
+        assert_eq!(served, 0, "GLOB classes are judged by the store");
+    }
+    slow_details
+}
+
+/// Both paths give the same rows, totals and cursors for every query, and the same
+/// identity pages. The summary must be stale when called.
+fn assert_paths_agree(store: &mut Store, all: bool) {
+    let slow_details = assert_pages_agree(store, all);
     assert!(slow_details.iter().any(|d| d
         .as_ref()
         .is_some_and(|d| !d.findings.is_empty() && !d.credentials.is_empty())));
@@ -382,9 +417,20 @@ fn add_findings(store: &Store, evaluation: i64) {
              FROM (SELECT provider, tenant, identity_id, row_number() OVER (ORDER BY identity_id) AS n
                    FROM identities) i, range(2) r(k)
              WHERE n % 2 = 0 OR k = 0 AND n % 3 = 0;
+             INSERT INTO findings
+             SELECT 'G-' || {evaluation} || '-' || n, 'R9', 'NHI5', 'high', 'title', provider, tenant,
+                    CASE WHEN n % 2 = 0 THEN identity_id ELSE next_id END,
+                    CASE WHEN n % 2 = 0 THEN NULL ELSE identity_id END, 'message ' || n, NULL, 'open',
+                    make_timestamp(1), make_timestamp(1), NULL, {evaluation}, {evaluation}
+             FROM (SELECT provider, tenant, identity_id, row_number() OVER (ORDER BY identity_id) AS n,
+                          lead(identity_id) OVER (ORDER BY identity_id) AS next_id
+                   FROM identities) i
+             WHERE n % 7 = 1 AND next_id IS NOT NULL;
              INSERT INTO evaluations VALUES ({evaluation}, make_timestamp(1), 1, 0, 0, 0, 0, 0, 'test', NULL);"
         ))
         .expect("findings");
+    // As the store's own writers do: the in-memory views recheck the store.
+    store.summary_touched();
 }
 
 #[test]
@@ -426,6 +472,51 @@ fn summary_agrees_with_aggregates_on_a_synthetic_estate() {
     assert_eq!(store.summary_build(NOW).expect("build"), None);
     assert_paths_agree(&mut store, false);
     assert!(store.summary_build(NOW + 2 * DAY).expect("build").is_none());
+    // One finding by id, and resource patterns with `?` (judged in memory) ...
+    let some_finding: String = store
+        .conn()
+        .query_row(
+            "SELECT min(finding_id) FROM findings WHERE status = 'open' AND rule_id = 'R2'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("finding");
+    for (finding, rule, resource) in [
+        (Some(some_finding), None, None),
+        (None, Some("R9"), Some("*?1*")),
+        (None, Some("*"), Some("arn:aws:iam::*:role/*")),
+    ] {
+        store
+            .suppress(
+                &NewSuppression {
+                    finding_id: finding,
+                    rule_id: rule.map(str::to_string),
+                    resource: resource.map(str::to_string),
+                    reason: "accepted".into(),
+                    author: "test".into(),
+                    ..Default::default()
+                },
+                "cli",
+                NOW,
+            )
+            .expect("suppress");
+    }
+    assert_pages_agree(&mut store, false);
+    // ... and a GLOB class, which only the store judges.
+    store
+        .suppress(
+            &NewSuppression {
+                rule_id: Some("R0".into()),
+                resource: Some("*[0-4]".into()),
+                reason: "accepted".into(),
+                author: "test".into(),
+                ..Default::default()
+            },
+            "cli",
+            NOW,
+        )
+        .expect("suppress");
+    assert_pages_agree(&mut store, false);
     // A new evaluation's findings make it stale too.
     add_findings(&store, 2);
     assert_eq!(store.summary_build(NOW).expect("build"), None);

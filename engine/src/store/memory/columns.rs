@@ -162,7 +162,7 @@ pub(crate) fn hash_credential(id: &str) -> u64 {
     h.finish()
 }
 
-fn strings(col: &ArrayRef) -> Result<StringArray> {
+pub(crate) fn strings(col: &ArrayRef) -> Result<StringArray> {
     let c = cast(col, &DataType::Utf8)?;
     c.as_any()
         .downcast_ref::<StringArray>()
@@ -170,7 +170,7 @@ fn strings(col: &ArrayRef) -> Result<StringArray> {
         .ok_or_else(|| StoreError::Invalid("summary column is not text".into()))
 }
 
-fn ints(col: &ArrayRef) -> Result<Int64Array> {
+pub(crate) fn ints(col: &ArrayRef) -> Result<Int64Array> {
     let c = cast(col, &DataType::Int64)?;
     c.as_any()
         .downcast_ref::<Int64Array>()

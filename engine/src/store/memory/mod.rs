@@ -4,6 +4,8 @@
 //! - [`columns`]: the identity summary ([`super::summary`]) as compact columns with a position
 //!   per sort order, loaded once per summary build; [`page`] cuts inventory pages from it and
 //!   [`search`] answers the name / ARN / id / owner substring search with a trigram index.
+//! - [`detail`]: every identity page of the current snapshot, compressed section by section,
+//!   built in the background when the snapshot or the findings change.
 //! - [`sessions`]: dashboard sessions and API tokens already checked, until they expire or an
 //!   account or session changes.
 //!
@@ -14,6 +16,7 @@
 //! or stops being in force. Everything here is derived: a miss reads the store as before.
 
 pub(crate) mod columns;
+pub(crate) mod detail;
 pub(crate) mod page;
 pub(crate) mod search;
 pub(crate) mod sessions;
@@ -51,9 +54,11 @@ pub(crate) struct Shared {
     /// [`SummaryIndex::load`]).
     index: Mutex<Option<(i64, Option<Arc<SummaryIndex>>)>>,
     pub(crate) sessions: sessions::SessionCache,
+    /// The identity pages in memory (see [`detail`]).
+    pub(crate) detail: Mutex<detail::DetailSlot>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -66,9 +71,15 @@ impl Shared {
 
 impl Store {
     /// Loads the in-memory index of the identity summary now (when the summary matches the
-    /// store), so the first dashboard request does not pay for it. Returns whether it loaded.
+    /// store), so the first dashboard request does not pay for it, and starts building the
+    /// in-memory identity pages in the background ([`Store::wait_for_identity_pages`]).
+    /// Returns whether the inventory index loaded.
     pub fn warm_dashboard(&self, now: Micros) -> Result<bool> {
-        Ok(matches!(self.summary_index(now)?, Some((_, Some(_)))))
+        let inventory = matches!(self.summary_index(now)?, Some((_, Some(_))));
+        if let Some(build) = self.fresh_summary_build(now)? {
+            self.start_detail_build(&build.content);
+        }
+        Ok(inventory)
     }
 
     /// Marks the summary's fingerprint as possibly changed by this process.
