@@ -185,6 +185,16 @@ impl Fixture {
         (f.finding_id, f.identity_id.unwrap_or_default())
     }
 
+    /// The first identity page the inventory links for a search of `q`.
+    pub fn identity_link(&self, cookie: &str, q: &str) -> String {
+        let (_, _, body) = self.get(&format!("/inventory?q={q}"), Some(cookie));
+        body.split("href=\"")
+            .find(|s| s.starts_with("/identity?"))
+            .and_then(|s| s.split('"').next())
+            .expect("identity link")
+            .replace("&amp;", "&")
+    }
+
     /// An active access key id of the demo and its holder's name.
     pub fn access_key(&self) -> (String, String) {
         let store = self.store();
@@ -431,13 +441,7 @@ fn identity_page_shows_credentials_permissions_findings_and_history() {
     let fx = Fixture::new();
     let (cookie, _) = fx.cookie("viewer");
     let (key, holder) = fx.access_key();
-    let (_, _, body) = fx.get(&format!("/inventory?q={key}"), Some(&cookie));
-    let link = body
-        .split("href=\"")
-        .find(|s| s.starts_with("/identity?"))
-        .and_then(|s| s.split('"').next())
-        .expect("identity link")
-        .replace("&amp;", "&");
+    let link = fx.identity_link(&cookie, &key);
     let (status, _, page) = fx.get(&link, Some(&cookie));
     assert_eq!(status, StatusCode::OK, "{link}");
     for expect in [
@@ -470,17 +474,100 @@ fn identity_page_shows_credentials_permissions_findings_and_history() {
 }
 
 #[test]
+fn identity_page_shows_the_identitys_activity_from_ingested_logs() {
+    let fx = Fixture::new();
+    let (cookie, _) = fx.cookie("viewer");
+    let (key, holder) = fx.access_key();
+    let link = fx.identity_link(&cookie, &key);
+    let (_, _, page) = fx.get(&link, Some(&cookie));
+    assert!(page.contains("id=\"activity-none\""), "no logs yet");
+    let api = link.replace("/identity?", "/api/v1/identity?");
+    let (_, _, json) = fx.get(&api, Some(&cookie));
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert!(v["activity"].is_null(), "{}", v["activity"]);
+    let tenant = v["attributes"]["tenant"]
+        .as_str()
+        .expect("tenant")
+        .to_string();
+    // Two calls signed by its key (one refused), one by somebody else's.
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ct.ndjson");
+    let event = |id: &str, at: &str, name: &str, key: &str, error: Option<&str>| {
+        let mut e = serde_json::json!({
+            "eventVersion": "1.08", "eventID": id, "eventTime": at, "eventSource": "s3.amazonaws.com",
+            "eventName": name, "awsRegion": "eu-west-1", "sourceIPAddress": "203.0.113.7",
+            "userAgent": "aws-cli/2.15.0", "recipientAccountId": tenant, "eventType": "AwsApiCall",
+            "userIdentity": {"type": "IAMUser", "accountId": tenant, "accessKeyId": key,
+                             "userName": "someone", "principalId": "AIDAEXAMPLE"}
+        });
+        if let Some(code) = error {
+            e["errorCode"] = code.into();
+        }
+        e.to_string()
+    };
+    std::fs::write(
+        &path,
+        [
+            event("e-1", "2026-11-01T10:00:00Z", "ListBuckets", &key, None),
+            event(
+                "e-2",
+                "2026-11-02T10:00:00Z",
+                "GetObject",
+                &key,
+                Some("AccessDenied"),
+            ),
+            event(
+                "e-3",
+                "2026-11-03T10:00:00Z",
+                "PutObject",
+                "AKIAOTHEROTHER000000",
+                None,
+            ),
+        ]
+        .join("\n"),
+    )
+    .expect("write");
+    let mut store = fx.store();
+    nhiscope_scanners::logs::ingest::ingest(
+        &mut store,
+        &[nhiscope_scanners::logs::input::Input::File(path)],
+        &nhiscope_scanners::logs::ingest::IngestOptions::default(),
+        now(),
+        &nhiscope_scanners::logs::ingest::Silent,
+    )
+    .expect("ingest");
+    let (status, _, page) = fx.get(&link, Some(&cookie));
+    assert_eq!(status, StatusCode::OK);
+    let table = page
+        .split("id=\"activity\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("activity table");
+    assert!(
+        table.contains("ListBuckets") && table.contains("GetObject"),
+        "{table}"
+    );
+    assert!(
+        table.contains("AccessDenied") && table.contains("203.0.113.7"),
+        "{table}"
+    );
+    assert!(!table.contains("PutObject"), "another key's call: {table}");
+    assert!(page.contains(&holder));
+    let (_, _, json) = fx.get(&api, Some(&cookie));
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["activity"]["total"], 2, "{}", v["activity"]);
+    assert_eq!(
+        v["activity"]["events"][0]["action"], "GetObject",
+        "newest first"
+    );
+}
+
+#[test]
 fn trace_page_follows_a_credential_and_is_linked_from_the_identity_page() {
     let fx = Fixture::new();
     let (cookie, _) = fx.cookie("viewer");
     let (key, holder) = fx.access_key();
-    let (_, _, body) = fx.get(&format!("/inventory?q={key}"), Some(&cookie));
-    let link = body
-        .split("href=\"")
-        .find(|s| s.starts_with("/identity?"))
-        .and_then(|s| s.split('"').next())
-        .expect("identity link")
-        .replace("&amp;", "&");
+    let link = fx.identity_link(&cookie, &key);
     let (_, _, page) = fx.get(&link, Some(&cookie));
     let trace_link = format!("/trace?q={key}");
     assert!(page.contains(&trace_link), "credential rows link the trace");

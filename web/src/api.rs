@@ -7,7 +7,6 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::Json;
 use nhiscope_engine::store::auth::AuditEntry;
-use nhiscope_engine::store::identity::IdentityDetail;
 use nhiscope_engine::store::inventory_page::InventoryItem;
 use nhiscope_engine::store::{DiffReport, ScanRecord, StoredFinding};
 use nhiscope_engine::time;
@@ -59,7 +58,7 @@ pub async fn identity(
     State(state): State<AppState>,
     Viewer(_): Viewer,
     Query(p): Query<identity::IdentityParams>,
-) -> Result<Json<IdentityDetail>, ApiError> {
+) -> Result<Json<identity::IdentityView>, ApiError> {
     Ok(Json(identity::load(&state, &p).await?))
 }
 

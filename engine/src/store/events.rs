@@ -257,6 +257,7 @@ impl Store {
         duration_ms: i64,
         totals: IngestTotals,
     ) -> Result<IngestClosed> {
+        self.forget_events_check();
         self.in_transaction(|store| {
             let stored = store.dedupe_events(run)?;
             let owner_candidates = store.derive_ownership(run)?;

@@ -16,6 +16,7 @@
 //! Writes go through DuckDB's Arrow appender, one transaction per collection, so a crash
 //! leaves earlier snapshots untouched and the interrupted scan visibly `running`.
 
+pub mod activity;
 pub mod auth;
 pub mod dashboard;
 pub mod diff;

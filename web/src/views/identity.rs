@@ -5,8 +5,9 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Html;
+use nhiscope_engine::store::activity::Activity;
 use nhiscope_engine::store::identity::IdentityDetail;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Viewer;
 use crate::error::AppError;
@@ -22,7 +23,19 @@ pub struct IdentityParams {
     pub scan: Option<String>,
 }
 
-pub async fn load(state: &AppState, p: &IdentityParams) -> Result<IdentityDetail, AppError> {
+/// Events shown on the identity's activity timeline.
+pub const ACTIVITY_EVENTS: usize = 50;
+
+/// The identity page's data: the identity in the chosen snapshot and its activity in the
+/// ingested logs (`None` when no log was ingested).
+#[derive(Debug, Serialize)]
+pub struct IdentityView {
+    #[serde(flatten)]
+    pub detail: IdentityDetail,
+    pub activity: Option<Activity>,
+}
+
+pub async fn load(state: &AppState, p: &IdentityParams) -> Result<IdentityView, AppError> {
     let (Some(tenant), Some(id)) = (given(&p.tenant), given(&p.id)) else {
         return Err(AppError::BadRequest(
             "an identity needs tenant and id".into(),
@@ -33,7 +46,18 @@ pub async fn load(state: &AppState, p: &IdentityParams) -> Result<IdentityDetail
     let shown = id.clone();
     state
         .pool
-        .run(move |s| Ok(s.identity_detail(snap, &tenant, &id, now)?))
+        .run(move |s| {
+            let Some(detail) = s.identity_detail(snap, &tenant, &id, now)? else {
+                return Ok(None);
+            };
+            let credentials: Vec<String> = detail
+                .credentials
+                .iter()
+                .map(|c| c.credential_id.clone())
+                .collect();
+            let activity = s.identity_activity(&tenant, &id, &credentials, ACTIVITY_EVENTS)?;
+            Ok(Some(IdentityView { detail, activity }))
+        })
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no identity {shown} in this snapshot")))
 }
@@ -43,6 +67,7 @@ pub async fn load(state: &AppState, p: &IdentityParams) -> Result<IdentityDetail
 struct IdentityPage {
     page: Page,
     d: IdentityDetail,
+    activity: Option<Activity>,
     remediation: Vec<(String, String)>,
 }
 
@@ -78,7 +103,10 @@ pub async fn page(
     Viewer(s): Viewer,
     Query(p): Query<IdentityParams>,
 ) -> Result<Html<String>, AppError> {
-    let d = load(&state, &p).await?;
+    let IdentityView {
+        detail: d,
+        activity,
+    } = load(&state, &p).await?;
     let mut remediation: Vec<(String, String)> = Vec::new();
     for f in &d.findings {
         if remediation.iter().any(|r| r.0 == f.rule_id) {
@@ -91,6 +119,7 @@ pub async fn page(
     html(&IdentityPage {
         page: Page::new(&s, "inventory", state.now()),
         d,
+        activity,
         remediation,
     })
 }

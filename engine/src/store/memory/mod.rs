@@ -54,6 +54,8 @@ pub(crate) struct Shared {
     /// [`SummaryIndex::load`]).
     index: Mutex<Option<(i64, Option<Arc<SummaryIndex>>)>>,
     pub(crate) sessions: sessions::SessionCache,
+    /// Whether the store held log events when last asked, and when that was.
+    events: Mutex<Option<(Instant, bool)>>,
     /// The identity pages in memory (see [`detail`]).
     pub(crate) detail: Mutex<detail::DetailSlot>,
 }
@@ -80,6 +82,26 @@ impl Store {
             self.start_detail_build(&build.content);
         }
         Ok(inventory)
+    }
+
+    /// Whether any log event is stored: asked at most every [`RECHECK`] (and at once after
+    /// this process ingests), so pages of a store without logs do not query for activity.
+    pub(crate) fn has_events(&self) -> Result<bool> {
+        if let Some((at, present)) = *lock(&self.shared.events) {
+            if at.elapsed() < RECHECK {
+                return Ok(present);
+            }
+        }
+        let present: bool =
+            self.conn()
+                .query_row("SELECT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?;
+        *lock(&self.shared.events) = Some((Instant::now(), present));
+        Ok(present)
+    }
+
+    /// Forgets whether events are stored (this process ingested).
+    pub(crate) fn forget_events_check(&self) {
+        *lock(&self.shared.events) = None;
     }
 
     /// Marks the summary's fingerprint as possibly changed by this process.
