@@ -95,6 +95,11 @@ pub fn run(args: &IngestArgs, mut store: Store, quiet: bool, now: i64) -> Result
         &Bar { bar: bar.clone() },
     )?;
     bar.finish_and_clear();
+    // The run is a scan and may add owner candidates: keep the dashboard's summary current
+    // (where a dashboard serves this store), or its pages fall back to aggregating.
+    if store.has_identity_summary()? {
+        store.refresh_identity_summary(now)?;
+    }
     report.failed_inputs.extend(errors);
     print(&report, args.output)?;
     let t = report.total();

@@ -51,15 +51,21 @@ impl Store {
             return Ok(None);
         }
         let ids = credentials.join(SEP);
+        // One equality (or key-list semi-join) per branch, so each branch is a scan of one
+        // column with its filter pushed down; `UNION` drops an event two branches found.
         let mut stmt = self.conn().prepare(
-            "WITH mine AS (
-                 SELECT * FROM events
-                 WHERE tenant = $1
-                   AND (actor_id = $2 OR session_issuer = $2
-                        OR list_contains(string_split(nullif($3, ''), chr(31)), credential_id)))
+            "WITH keys AS (SELECT unnest(string_split(nullif($3, ''), chr(31))) AS k),
+             mine AS (
+                 SELECT * FROM events WHERE tenant = $1 AND actor_id = $2
+                 UNION
+                 SELECT * FROM events WHERE tenant = $1 AND session_issuer = $2
+                 UNION
+                 SELECT * FROM events WHERE tenant = $1 AND credential_id IN (SELECT k FROM keys)),
+             total AS (SELECT count(*) AS n, epoch_us(min(event_time)) AS first,
+                              epoch_us(max(event_time)) AS last FROM mine)
              SELECT epoch_us(event_time), source_format, action, event_source, credential_id,
                     source_ip, user_agent, region, outcome, error_code, request_id,
-                    count(*) OVER (), epoch_us(min(event_time) OVER ()), epoch_us(max(event_time) OVER ())
+                    (SELECT n FROM total), (SELECT first FROM total), (SELECT last FROM total)
              FROM mine ORDER BY event_time DESC, event_id LIMIT $4",
         )?;
         let mut activity = Activity::default();

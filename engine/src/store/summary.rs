@@ -271,6 +271,15 @@ impl Store {
         })
     }
 
+    /// Whether a summary was ever built for this store (a dashboard serves it).
+    pub fn has_identity_summary(&self) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) > 0 FROM identity_summary_state", [], |r| {
+                r.get(0)
+            })?)
+    }
+
     /// Rebuilds the summary unless it already matches the store (e.g. when serving a store
     /// a scan or an older build wrote). Returns whether it rebuilt.
     pub fn ensure_identity_summary(&mut self, now: Micros) -> Result<bool> {
