@@ -34,13 +34,34 @@ pub struct Activity {
     pub last: Option<Micros>,
 }
 
+/// Events an identity page shows (the in-memory pages hold as many).
+pub const LATEST: usize = 50;
+
 /// Separates credential ids in the one text parameter that carries them.
 const SEP: &str = "\u{1f}";
 
 impl Store {
-    /// The activity of (`tenant`, `identity_id`), whose credentials are `credentials`, with
-    /// its `limit` latest events; `None` when no log was ingested at all (nothing to say).
+    /// The activity of (`tenant`, `identity_id`), whose credentials in the current snapshot
+    /// are `credentials`, with its `limit` latest events; `None` when no log was ingested at
+    /// all (nothing to say). Served from the in-memory pages when they match the store.
     pub fn identity_activity(
+        &self,
+        tenant: &str,
+        identity_id: &str,
+        credentials: &[String],
+        limit: usize,
+        now: Micros,
+    ) -> Result<Option<Activity>> {
+        if limit == LATEST {
+            if let Some(found) = self.identity_activity_in_memory(tenant, identity_id, now)? {
+                return Ok(found);
+            }
+        }
+        self.identity_activity_from_store(tenant, identity_id, credentials, limit)
+    }
+
+    /// [`Store::identity_activity`], read from the `events` table.
+    pub(crate) fn identity_activity_from_store(
         &self,
         tenant: &str,
         identity_id: &str,
@@ -107,7 +128,7 @@ mod tests {
         let store = Store::open_in_memory().expect("store");
         assert_eq!(
             store
-                .identity_activity("1", "arn:aws:iam::1:user/a", &[], 10)
+                .identity_activity_from_store("1", "arn:aws:iam::1:user/a", &[], 10)
                 .expect("activity"),
             None,
             "no logs: nothing to say"
@@ -131,7 +152,7 @@ mod tests {
             .expect("events");
         store.forget_events_check();
         let a = store
-            .identity_activity("1", "arn:aws:iam::1:user/a", &["AKIAA".into()], 10)
+            .identity_activity_from_store("1", "arn:aws:iam::1:user/a", &["AKIAA".into()], 10)
             .expect("activity")
             .expect("logs");
         let actions: Vec<&str> = a.events.iter().map(|e| e.action.as_str()).collect();
@@ -145,12 +166,12 @@ mod tests {
             (2, Some(1_000_000), Some(3_000_000))
         );
         let limited = store
-            .identity_activity("1", "arn:aws:iam::1:user/a", &["AKIAA".into()], 1)
+            .identity_activity_from_store("1", "arn:aws:iam::1:user/a", &["AKIAA".into()], 1)
             .expect("activity")
             .expect("logs");
         assert_eq!((limited.events.len(), limited.total), (1, 2));
         let role = store
-            .identity_activity("1", "arn:aws:iam::1:role/r", &[], 10)
+            .identity_activity_from_store("1", "arn:aws:iam::1:role/r", &[], 10)
             .expect("activity")
             .expect("logs");
         assert_eq!(
@@ -158,7 +179,7 @@ mod tests {
             "the role behind a session"
         );
         let none = store
-            .identity_activity("1", "arn:aws:iam::1:user/b", &[], 10)
+            .identity_activity_from_store("1", "arn:aws:iam::1:user/b", &[], 10)
             .expect("activity")
             .expect("logs");
         assert_eq!((none.events.len(), none.total, none.last), (0, 0, None));

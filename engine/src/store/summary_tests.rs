@@ -3,6 +3,7 @@
 //! fails; a stale summary is never used. The in-memory index agrees with the summary read from
 //! the store on every sort, direction and filter (and their combinations), searches included.
 
+use super::super::activity::{Activity, LATEST};
 use super::super::identity::{IdentityDetail, HINT_MISSES};
 use super::super::inventory_page::{InventoryPage, InventoryQuery, InventorySort, KeyAge};
 use super::super::memory::detail::MEMORY_PAGES;
@@ -322,6 +323,25 @@ fn details(store: &Store) -> Vec<Option<IdentityDetail>> {
     out
 }
 
+/// The activity of every page's identity (`None` for pages of nobody).
+fn activities(store: &Store, details: &[Option<IdentityDetail>]) -> Vec<Option<Activity>> {
+    details
+        .iter()
+        .flatten()
+        .map(|d| {
+            let creds: Vec<String> = d
+                .credentials
+                .iter()
+                .map(|c| c.credential_id.clone())
+                .collect();
+            let a = &d.attributes;
+            store
+                .identity_activity(&a.tenant, &a.identity_id, &creds, LATEST, NOW)
+                .expect("activity")
+        })
+        .collect()
+}
+
 /// The identity pages read at request time, through the summary's row ids and from memory
 /// are the same. The summary must be stale when called; it is fresh after.
 fn assert_pages_agree(store: &mut Store, all: bool) -> Vec<Option<IdentityDetail>> {
@@ -343,8 +363,16 @@ fn assert_pages_agree(store: &mut Store, all: bool) -> Vec<Option<IdentityDetail
         0,
         "a row-id hint was not used"
     );
+    let slow_activity = activities(store, &slow_details);
     // The in-memory pages give the same identity pages, without reading the store.
     assert!(store.warm_detail_index().expect("warm"));
+    MEMORY_PAGES.with(|m| m.set(0));
+    assert_eq!(activities(store, &slow_details), slow_activity);
+    assert_eq!(
+        MEMORY_PAGES.with(|m| m.get()),
+        slow_activity.len(),
+        "every activity from memory"
+    );
     MEMORY_PAGES.with(|m| m.set(0));
     let memory = details(store);
     let served = MEMORY_PAGES.with(|m| m.get());
@@ -403,6 +431,52 @@ fn assert_paths_agree(store: &mut Store, all: bool) {
     }
 }
 
+/// Log events: by name (every third identity), by one of its keys (60 of them, some
+/// repeating the name match), as the role behind a session (every fifth role), and in another
+/// tenant; more than a page's worth for one identity.
+fn add_events(store: &Store) {
+    store
+        .conn()
+        .execute_batch(
+            "INSERT INTO events (scan_id, collector, provider, tenant, event_id, event_time,
+                    source_format, action, actor_id, credential_id, session_issuer, chain,
+                    outcome, error_code, source_ip, raw_ref)
+             SELECT 0, 'ingest:0', 'aws', tenant, 'n-' || n, make_timestamp(1000000 * n),
+                    'cloudtrail', 'List' || (n % 4), identity_id, NULL, NULL, [], 'success', NULL,
+                    '198.51.100.' || (n % 200), 'f:' || n
+             FROM (SELECT tenant, identity_id, row_number() OVER (ORDER BY identity_id) AS n
+                   FROM identities) WHERE n % 3 = 0;
+             INSERT INTO events (scan_id, collector, provider, tenant, event_id, event_time,
+                    source_format, action, actor_id, credential_id, session_issuer, chain,
+                    outcome, error_code, raw_ref)
+             SELECT 0, 'ingest:0', 'aws', tenant, 'k-' || n || '-' || r, make_timestamp(1000000 * (n + r)),
+                    'cloudtrail', 'Get' || r, CASE WHEN r = 0 THEN identity_id END, credential_id, NULL, [],
+                    CASE WHEN r % 7 = 3 THEN 'failure' ELSE 'success' END,
+                    CASE WHEN r % 7 = 3 THEN 'AccessDenied' END, 'k:' || n
+             FROM (SELECT tenant, identity_id, credential_id, row_number() OVER (ORDER BY credential_id) AS n
+                   FROM credentials WHERE identity_id IS NOT NULL) c, range(CASE WHEN n = 1 THEN 60 ELSE 2 END) t(r)
+             WHERE n <= 60;
+             INSERT INTO events (scan_id, collector, provider, tenant, event_id, event_time,
+                    source_format, action, actor_id, credential_id, session_issuer, chain,
+                    outcome, raw_ref)
+             SELECT 0, 'ingest:0', 'aws', tenant, 's-' || n, make_timestamp(1000000 * n + 5),
+                    'cloudtrail', 'PutObject', 'arn:aws:sts::x:assumed-role/r/s', 'ASIA' || n,
+                    identity_id, [], 'success', 's:' || n
+             FROM (SELECT tenant, identity_id, row_number() OVER (ORDER BY identity_id) AS n
+                   FROM identities WHERE kind = 'role') WHERE n % 5 = 0;
+             INSERT INTO events (scan_id, collector, provider, tenant, event_id, event_time,
+                    source_format, action, actor_id, credential_id, session_issuer, chain,
+                    outcome, raw_ref)
+             SELECT 0, 'ingest:0', 'aws', 'other', 'o-' || n, make_timestamp(1000000 * n),
+                    'cloudtrail', 'Elsewhere', identity_id, NULL, NULL, [], 'success', 'o:' || n
+             FROM (SELECT identity_id, row_number() OVER (ORDER BY identity_id) AS n FROM identities)
+             WHERE n % 4 = 0;",
+        )
+        .expect("events");
+    store.forget_events_check();
+    store.summary_touched();
+}
+
 /// Findings on every other identity (one in five resolved), severities in turn.
 fn add_findings(store: &Store, evaluation: i64) {
     store
@@ -440,6 +514,7 @@ fn summary_agrees_with_aggregates_on_a_synthetic_estate() {
         .generate_synthetic(120, 200, 200, NOW)
         .expect("synthetic");
     add_findings(&store, 1);
+    add_events(&store);
     assert_paths_agree(&mut store, true);
     // The identity page reads through the summary's row ids.
     let first = store

@@ -23,9 +23,6 @@ pub struct IdentityParams {
     pub scan: Option<String>,
 }
 
-/// Events shown on the identity's activity timeline.
-pub const ACTIVITY_EVENTS: usize = 50;
-
 /// The identity page's data: the identity in the chosen snapshot and its activity in the
 /// ingested logs (`None` when no log was ingested).
 #[derive(Debug, Serialize)]
@@ -55,7 +52,13 @@ pub async fn load(state: &AppState, p: &IdentityParams) -> Result<IdentityView, 
                 .iter()
                 .map(|c| c.credential_id.clone())
                 .collect();
-            let activity = s.identity_activity(&tenant, &id, &credentials, ACTIVITY_EVENTS)?;
+            let activity = s.identity_activity(
+                &tenant,
+                &id,
+                &credentials,
+                nhiscope_engine::store::activity::LATEST,
+                now,
+            )?;
             Ok(Some(IdentityView { detail, activity }))
         })
         .await?

@@ -30,6 +30,7 @@ impl DetailIndex {
             slots: HashMap::new(),
             sections: Vec::new(),
             statements: Vec::new(),
+            has_events: tx.query_row("SELECT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?,
         };
         // Build-time lookups: the slot of each (tenant, id), and each slot's provider and name.
         let mut keys: HashMap<(String, String), u32> = HashMap::new();

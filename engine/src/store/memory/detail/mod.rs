@@ -28,6 +28,7 @@ use self::sections::Part;
 use super::columns::hash_key;
 use super::lock;
 use crate::model::GrantRow;
+use crate::store::activity::{Activity, ActivityEvent};
 use crate::store::identity::{
     summarise_permissions, IdentityAttributes, IdentityCredential, IdentityDetail, IdentityFinding,
     OwnerCandidate,
@@ -79,6 +80,8 @@ pub(crate) struct DetailIndex {
     slots: HashMap<u64, u32>,
     sections: Vec<Section>,
     statements: Vec<Statement>,
+    /// Whether the store held any log event (no: pages have no activity to show).
+    has_events: bool,
 }
 
 impl DetailIndex {
@@ -116,6 +119,34 @@ impl DetailIndex {
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| StoreError::Invalid(format!("identity page section: {e}")))
+    }
+
+    /// The activity of (`tenant`, `identity_id`): `Some(None)` when no log was ingested; an
+    /// error when the identity is not here (the store path answers).
+    fn activity(&self, tenant: &str, identity_id: &str) -> Result<Option<Option<Activity>>> {
+        let Some(&slot) = self.slots.get(&hash_key(tenant, identity_id)) else {
+            return Err(StoreError::Invalid("identity not in the index".into()));
+        };
+        if slot == u32::MAX {
+            return Err(StoreError::Invalid("identity hash shared".into()));
+        }
+        let Some(attributes) = self.section::<IdentityAttributes>(Part::Attributes, slot)? else {
+            return Err(StoreError::Invalid("identity not in the index".into()));
+        };
+        if attributes.tenant != tenant || attributes.identity_id != identity_id {
+            return Err(StoreError::Invalid("identity hash shared".into()));
+        }
+        if !self.has_events {
+            return Ok(Some(None));
+        }
+        let rows: Vec<(ActivityEvent, i64, Option<Micros>, Option<Micros>)> =
+            self.section(Part::Activity, slot)?.unwrap_or_default();
+        let mut activity = Activity::default();
+        for (event, total, first, last) in rows {
+            activity.events.push(event);
+            (activity.total, activity.first, activity.last) = (total, first, last);
+        }
+        Ok(Some(Some(activity)))
     }
 
     /// The page of (`tenant`, `identity_id`), `Ok(None)` when it is not in the snapshot, with
@@ -301,26 +332,59 @@ impl Store {
 
     /// The identity page from memory: `None` when the index cannot answer (not built for
     /// the store as it is, summary stale, time travel): read the store.
+    /// The index when it matches the store at `now` (and the summary build it matches);
+    /// otherwise `None`, with a build started when none is under way.
+    fn fresh_detail_index(
+        &self,
+        now: Micros,
+    ) -> Result<Option<(crate::store::summary::SummaryBuild, Arc<DetailIndex>)>> {
+        let Some(build) = self.fresh_summary_build(now)? else {
+            return Ok(None);
+        };
+        let index = lock(&self.shared.detail).index.clone();
+        match index {
+            Some(index) if index.content == build.content => Ok(Some((build, index))),
+            _ => {
+                self.start_detail_build(&build.content);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The identity's activity from memory (see [`Store::identity_activity`]): `None` when
+    /// the index cannot answer.
+    pub(crate) fn identity_activity_in_memory(
+        &self,
+        tenant: &str,
+        identity_id: &str,
+        now: Micros,
+    ) -> Result<Option<Option<Activity>>> {
+        let Some((_, index)) = self.fresh_detail_index(now)? else {
+            return Ok(None);
+        };
+        match index.activity(tenant, identity_id) {
+            Ok(found) => {
+                #[cfg(test)]
+                MEMORY_PAGES.with(|m| m.set(m.get() + 1));
+                Ok(found)
+            }
+            Err(e) => {
+                tracing::debug!(message = "Identity activity not served from memory.", error = %e);
+                Ok(None)
+            }
+        }
+    }
+
     pub(crate) fn identity_detail_in_memory(
         &self,
         tenant: &str,
         identity_id: &str,
         now: Micros,
     ) -> Result<Option<Option<IdentityDetail>>> {
-        let Some(build) = self.fresh_summary_build(now)? else {
+        let Some((build, index)) = self.fresh_detail_index(now)? else {
             return Ok(None);
         };
-        let (index, in_force) = {
-            let slot = lock(&self.shared.detail);
-            (slot.index.clone(), slot.in_force.clone())
-        };
-        let index = match index {
-            Some(index) if index.content == build.content => index,
-            _ => {
-                self.start_detail_build(&build.content);
-                return Ok(None);
-            }
-        };
+        let in_force = lock(&self.shared.detail).in_force.clone();
         let in_force = match in_force {
             Some(f) if f.build_id == build.build_id => f,
             _ => {

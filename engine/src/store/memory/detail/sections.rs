@@ -10,6 +10,7 @@ use arrow::datatypes::{DataType, Field};
 
 use super::StoredFinding;
 use crate::model::TrustRow;
+use crate::store::activity::{ActivityEvent, LATEST};
 use crate::store::identity::{IdentityAttributes, IdentityCredential, OwnerCandidate};
 use crate::store::memory::columns::{ints, strings};
 use crate::store::{Result, StoreError};
@@ -26,9 +27,10 @@ pub(super) enum Part {
     Grants,
     Findings,
     History,
+    Activity,
 }
 
-pub(super) const PARTS: [Part; 9] = [
+pub(super) const PARTS: [Part; 10] = [
     Part::Attributes,
     Part::Tags,
     Part::Owners,
@@ -38,6 +40,7 @@ pub(super) const PARTS: [Part; 9] = [
     Part::Grants,
     Part::Findings,
     Part::History,
+    Part::Activity,
 ];
 
 /// The current snapshot's collections.
@@ -126,6 +129,30 @@ impl Part {
                  FROM pres p LEFT JOIN creds c USING (tenant, identity_id, scan_id)
                  ORDER BY p.tenant, p.identity_id, p.scan_id"
             ),
+            // The latest events of each identity in the logs (as `Store::identity_activity`).
+            Part::Activity => format!(
+                "WITH {SEL},
+                 cur AS (SELECT DISTINCT tenant, identity_id FROM identities t
+                         SEMI JOIN sel ON t.scan_id = sel.scan_id AND t.collector = sel.collector),
+                 creds AS (SELECT DISTINCT tenant, credential_id, identity_id FROM credentials t
+                           SEMI JOIN sel ON t.scan_id = sel.scan_id AND t.collector = sel.collector
+                           WHERE identity_id IS NOT NULL),
+                 m AS (SELECT e.actor_id AS k, e.* FROM events e WHERE e.actor_id IS NOT NULL
+                       UNION
+                       SELECT e.session_issuer AS k, e.* FROM events e WHERE e.session_issuer IS NOT NULL
+                       UNION
+                       SELECT c.identity_id AS k, e.* FROM events e
+                       JOIN creds c ON c.tenant = e.tenant AND c.credential_id = e.credential_id),
+                 r AS (SELECT m.*, row_number() OVER (PARTITION BY m.tenant, m.k ORDER BY m.event_time DESC, m.event_id) AS n,
+                              count(*) OVER (PARTITION BY m.tenant, m.k) AS total,
+                              min(m.event_time) OVER (PARTITION BY m.tenant, m.k) AS first_at,
+                              max(m.event_time) OVER (PARTITION BY m.tenant, m.k) AS last_at
+                       FROM m SEMI JOIN cur ON cur.tenant = m.tenant AND cur.identity_id = m.k)
+                 SELECT tenant, k, epoch_us(event_time), source_format, action, event_source,
+                        credential_id, source_ip, user_agent, region, outcome, error_code, request_id,
+                        total, epoch_us(first_at), epoch_us(last_at)
+                 FROM r WHERE n <= {LATEST} ORDER BY tenant, k, n"
+            ),
         }
     }
 
@@ -192,6 +219,24 @@ impl Part {
                 items.extend(c.list(1, i));
                 json(serde_json::to_string(&items))
             }
+            Part::Activity => json(serde_json::to_string(&(
+                ActivityEvent {
+                    event_time: c.int(0, i).unwrap_or_default(),
+                    source_format: c.string(1, i),
+                    action: c.string(2, i),
+                    event_source: c.opt(3, i),
+                    credential_id: c.opt(4, i),
+                    source_ip: c.opt(5, i),
+                    user_agent: c.opt(6, i),
+                    region: c.opt(7, i),
+                    outcome: c.string(8, i),
+                    error_code: c.opt(9, i),
+                    request_id: c.opt(10, i),
+                },
+                c.int(11, i).unwrap_or_default(),
+                c.int(12, i),
+                c.int(13, i),
+            ))),
             Part::Grants => Err(StoreError::Invalid("grants are not rows of JSON".into())),
         }
     }
