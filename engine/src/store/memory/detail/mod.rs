@@ -28,6 +28,7 @@ use self::sections::Part;
 use super::columns::hash_key;
 use super::lock;
 use crate::model::GrantRow;
+use crate::rules::rule::Severity;
 use crate::store::activity::{Activity, ActivityEvent};
 use crate::store::identity::{
     summarise_permissions, IdentityAttributes, IdentityCredential, IdentityDetail, IdentityFinding,
@@ -121,21 +122,28 @@ impl DetailIndex {
             .map_err(|e| StoreError::Invalid(format!("identity page section: {e}")))
     }
 
-    /// The activity of (`tenant`, `identity_id`): `Some(None)` when no log was ingested; an
-    /// error when the identity is not here (the store path answers).
-    fn activity(&self, tenant: &str, identity_id: &str) -> Result<Option<Option<Activity>>> {
+    /// The slot and attributes of (`tenant`, `identity_id`), `None` when it is not here; an
+    /// error when two identities share its hash (the store path answers).
+    fn find(&self, tenant: &str, identity_id: &str) -> Result<Option<(u32, IdentityAttributes)>> {
         let Some(&slot) = self.slots.get(&hash_key(tenant, identity_id)) else {
-            return Err(StoreError::Invalid("identity not in the index".into()));
+            return Ok(None);
         };
         if slot == u32::MAX {
             return Err(StoreError::Invalid("identity hash shared".into()));
         }
         let Some(attributes) = self.section::<IdentityAttributes>(Part::Attributes, slot)? else {
+            return Ok(None);
+        };
+        let here = attributes.tenant == tenant && attributes.identity_id == identity_id;
+        Ok(here.then_some((slot, attributes)))
+    }
+
+    /// The activity of (`tenant`, `identity_id`): `Some(None)` when no log was ingested; an
+    /// error when the identity is not here (the store path answers).
+    fn activity(&self, tenant: &str, identity_id: &str) -> Result<Option<Option<Activity>>> {
+        let Some((slot, _)) = self.find(tenant, identity_id)? else {
             return Err(StoreError::Invalid("identity not in the index".into()));
         };
-        if attributes.tenant != tenant || attributes.identity_id != identity_id {
-            return Err(StoreError::Invalid("identity hash shared".into()));
-        }
         if !self.has_events {
             return Ok(Some(None));
         }
@@ -157,18 +165,9 @@ impl DetailIndex {
         identity_id: &str,
         suppressed: impl Fn(&str, &str, &str) -> bool,
     ) -> Result<Option<IdentityDetail>> {
-        let Some(&slot) = self.slots.get(&hash_key(tenant, identity_id)) else {
+        let Some((slot, attributes)) = self.find(tenant, identity_id)? else {
             return Ok(None);
         };
-        if slot == u32::MAX {
-            return Err(StoreError::Invalid("identity hash shared".into()));
-        }
-        let Some(attributes) = self.section::<IdentityAttributes>(Part::Attributes, slot)? else {
-            return Ok(None);
-        };
-        if attributes.tenant != tenant || attributes.identity_id != identity_id {
-            return Ok(None);
-        }
         let tags: Vec<(String, String)> = self.section(Part::Tags, slot)?.unwrap_or_default();
         let owners: Vec<OwnerCandidate> = self.section(Part::Owners, slot)?.unwrap_or_default();
         let credentials: Vec<IdentityCredential> =
@@ -222,15 +221,10 @@ impl DetailIndex {
         if overlaid {
             // As the store path orders them (by the shown status).
             findings.sort_by(|a, b| {
+                // The store ranks an unknown severity with `info`.
                 let key = |f: &IdentityFinding| {
-                    let rank = match f.severity.as_str() {
-                        "critical" => 4,
-                        "high" => 3,
-                        "medium" => 2,
-                        "low" => 1,
-                        _ => 0,
-                    };
-                    (f.status == "resolved", -rank)
+                    let rank = Severity::parse(&f.severity).unwrap_or(Severity::Info);
+                    (f.status == "resolved", std::cmp::Reverse(rank))
                 };
                 key(a)
                     .cmp(&key(b))
