@@ -86,6 +86,12 @@ pub struct Store {
     shared: std::sync::Arc<memory::Shared>,
 }
 
+/// The DuckDB storage format a new store file is created with. DuckDB's default stays
+/// readable by DuckDB 1.0; the newer format compresses strings with one combined
+/// dictionary + FSST method, which costs a third less CPU to write (measured on ingested
+/// events) at the same size. A store created earlier keeps its format.
+const STORAGE_VERSION: &str = "v1.5.0";
+
 impl Store {
     /// Opens (creating if needed) the store file at `path` and applies pending migrations.
     pub fn open(path: &Path) -> Result<Store> {
@@ -96,10 +102,14 @@ impl Store {
                 })?;
             }
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        let open_error = |source| StoreError::Open {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        let config = duckdb::Config::default()
+            .with("storage_compatibility_version", STORAGE_VERSION)
+            .map_err(open_error)?;
+        let conn = Connection::open_with_flags(path, config).map_err(open_error)?;
         let mut store = Store {
             conn,
             path: Some(path.to_owned()),

@@ -115,20 +115,24 @@ pub fn ip(raw: &str) -> String {
         }
     }
     let host = match raw.rsplit_once(':') {
-        Some((h, port)) if !h.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => h,
+        Some((h, port)) if !h.contains(':') && port.bytes().all(|c| c.is_ascii_digit()) => h,
         _ => raw,
     };
-    let parts: Vec<&str> = host.split('.').collect();
-    if parts.len() == 4
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()))
-    {
-        let octets: Vec<String> = parts
-            .iter()
-            .map(|p| p.parse::<u16>().map(|n| n.to_string()).unwrap_or_default())
-            .collect();
-        return octets.join(".");
+    let is_octet = |p: &str| !p.is_empty() && p.len() <= 3 && p.bytes().all(|c| c.is_ascii_digit());
+    if host.split('.').count() == 4 && host.split('.').all(is_octet) {
+        // Most addresses are already tidy: copy them as they are.
+        if host.split('.').all(|p| p.len() == 1 || !p.starts_with('0')) {
+            return host.to_string();
+        }
+        let mut out = String::with_capacity(host.len());
+        for (i, p) in host.split('.').enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            let n: u16 = p.parse().unwrap_or_default();
+            out.push_str(&n.to_string());
+        }
+        return out;
     }
     host.to_string()
 }
@@ -206,14 +210,34 @@ pub fn digest(v: &Value) -> String {
     format!("h:{h:016x}")
 }
 
-/// Builds an `attributes` JSON object from the pairs that have a value.
+/// Builds an `attributes` JSON object from the pairs that have a value: keys sorted, the last
+/// of a repeated key kept (as a `serde_json::Map` would), written straight to text.
 pub fn attributes(pairs: &[(&str, Option<Value>)]) -> Option<String> {
-    let map: serde_json::Map<String, Value> = pairs
+    let mut kept: Vec<(&str, &Value)> = pairs
         .iter()
-        .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
-        .filter(|(_, v)| !v.is_null())
+        .filter_map(|(k, v)| v.as_ref().filter(|v| !v.is_null()).map(|v| (*k, v)))
         .collect();
-    (!map.is_empty()).then(|| Value::Object(map).to_string())
+    if kept.is_empty() {
+        return None;
+    }
+    // Stable sort, then keep the last of each run of equal keys.
+    kept.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out = Vec::with_capacity(128);
+    out.push(b'{');
+    for (i, (k, v)) in kept.iter().enumerate() {
+        if kept.get(i + 1).is_some_and(|next| next.0 == *k) {
+            continue;
+        }
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        // Writing JSON into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, k);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, v);
+    }
+    out.push(b'}');
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -224,6 +248,10 @@ mod tests {
     #[test]
     fn ips_are_tidied_and_service_names_kept() {
         assert_eq!(ip("211.9.016.253"), "211.9.16.253");
+        assert_eq!(ip("010.000.0.7"), "10.0.0.7");
+        assert_eq!(ip("10.0.0.1"), "10.0.0.1");
+        assert_eq!(ip("1.2.3"), "1.2.3");
+        assert_eq!(ip("1.2.3.4.5"), "1.2.3.4.5");
         assert_eq!(ip("10.0.0.1:4431"), "10.0.0.1");
         assert_eq!(ip("[2001:db8::1]:443"), "2001:db8::1");
         assert_eq!(ip("2001:db8::1"), "2001:db8::1");
@@ -258,6 +286,24 @@ mod tests {
             "Bearer REDACTED_JWT"
         );
         assert_eq!(redact("aws-cli/2.13.5"), "aws-cli/2.13.5");
+    }
+
+    #[test]
+    fn attributes_are_written_as_a_sorted_json_object() {
+        let pairs = [
+            ("b", Some(json!("x\"y"))),
+            ("a", Some(json!(1.5))),
+            ("n", Some(Value::Null)),
+            ("none", None),
+            ("a", Some(json!({"k": [true, "eyJ"]}))),
+            ("c", Some(json!(false))),
+        ];
+        let map: serde_json::Map<String, Value> = pairs
+            .iter()
+            .filter_map(|(k, v)| v.clone().filter(|v| !v.is_null()).map(|v| (k.to_string(), v)))
+            .collect();
+        assert_eq!(attributes(&pairs), Some(Value::Object(map).to_string()));
+        assert_eq!(attributes(&[("n", Some(Value::Null)), ("x", None)]), None);
     }
 
     #[test]

@@ -56,7 +56,7 @@ impl Default for IngestOptions {
     fn default() -> IngestOptions {
         IngestOptions {
             format: None,
-            batch_rows: 16 * 1024,
+            batch_rows: 32 * 1024,
             memory_limit: None,
             default_tenant: None,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
