@@ -134,9 +134,12 @@ impl Store {
             return Ok(BTreeMap::new());
         };
         // Cheap checks first: most runs repeat nothing, and a fresh store has nothing older.
+        // Rows that repeat a record have equal hashes, so fewer distinct hashes than rows is
+        // necessary for a repeat (a collision only costs the exact pass below); counting
+        // distinct 64-bit hashes is much cheaper than grouping by the strings themselves.
         let repeated: bool = self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE scan_id = ?
-                            GROUP BY provider, event_id, event_time HAVING count(*) > 1)",
+            "SELECT count(DISTINCT hash(provider, event_id, event_time)) < count(*)
+             FROM events WHERE scan_id = ?",
             params![run.scan_id],
             |r| r.get(0),
         )?;
@@ -264,8 +267,16 @@ impl Store {
         self.forget_events_check();
         self.conn.execute_batch("RESET threads")?;
         self.in_transaction(|store| {
+            let started = std::time::Instant::now();
             let stored = store.dedupe_events(run)?;
+            let deduped = started.elapsed();
             let owner_candidates = store.derive_ownership(run)?;
+            tracing::debug!(
+                scan_id = run.scan_id,
+                dedupe_millis = deduped.as_millis() as u64,
+                ownership_millis = (started.elapsed() - deduped).as_millis() as u64,
+                "Ingest run closing."
+            );
             let kept: i64 = stored.values().sum();
             let mut tables = vec!["events".to_string()];
             if owner_candidates > 0 {

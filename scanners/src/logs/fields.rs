@@ -300,7 +300,11 @@ mod tests {
         ];
         let map: serde_json::Map<String, Value> = pairs
             .iter()
-            .filter_map(|(k, v)| v.clone().filter(|v| !v.is_null()).map(|v| (k.to_string(), v)))
+            .filter_map(|(k, v)| {
+                v.clone()
+                    .filter(|v| !v.is_null())
+                    .map(|v| (k.to_string(), v))
+            })
             .collect();
         assert_eq!(attributes(&pairs), Some(Value::Object(map).to_string()));
         assert_eq!(attributes(&[("n", Some(Value::Null)), ("x", None)]), None);

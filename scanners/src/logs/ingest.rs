@@ -393,8 +393,6 @@ fn parse_work(
             } => {
                 p.input = input;
                 reader::read_block(&bytes, first_line, &mut p);
-                let mut bytes = bytes;
-                bytes.clear();
                 if let Ok(mut spare) = shared.spare_blocks.lock() {
                     if spare.len() < 4 * shared.options.threads {
                         spare.push(bytes);

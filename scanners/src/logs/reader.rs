@@ -173,9 +173,10 @@ fn offer_lines(
 }
 
 /// Cuts NDJSON after line `done` into blocks of whole lines of about `block_size` bytes (a
-/// longer line makes a longer block), each filled into a buffer from `buffer` (empty; reused
-/// buffers save the allocator and the kernel zeroing pages), and hands each to `send` with the
-/// number of its first line; stops early when `send` returns false.
+/// longer line makes a longer block), each read into a buffer from `buffer` (reused buffers
+/// come back with their contents, which are overwritten: the allocator and the kernel do not
+/// zero them again), and hands each to `send` with the number of its first line; stops early
+/// when `send` returns false.
 pub fn split_lines(
     mut input: Box<dyn BufRead + Send>,
     done: u64,
@@ -186,19 +187,23 @@ pub fn split_lines(
     let mut next_line = done + 1;
     loop {
         let mut block = buffer();
-        block.reserve(block_size + 64 * 1024);
-        // Fill to the block size, then on to the end of a line.
+        block.resize(block_size, 0);
+        // Fill to the block size (reads this large go past a buffered reader's buffer, so
+        // the bytes are copied once), then on to the end of a line.
+        let mut filled = 0;
         let mut eof = false;
-        while block.len() < block_size {
-            let buf = input.fill_buf()?;
-            if buf.is_empty() {
-                eof = true;
-                break;
+        while filled < block_size {
+            match input.read(&mut block[filled..]) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
-            let n = buf.len().min(block_size - block.len());
-            block.extend_from_slice(&buf[..n]);
-            input.consume(n);
         }
+        block.truncate(filled);
         if !eof && input.read_until(b'\n', &mut block)? == 0 {
             eof = true;
         }
@@ -555,6 +560,35 @@ impl<'de> Visitor<'de> for Elements<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_lines_cuts_whole_lines_into_reused_dirty_buffers() {
+        let text: String = (1..=200)
+            .map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}\n", "x".repeat(i % 37)))
+            .collect();
+        // Reused buffers arrive holding old bytes, some longer than a block.
+        let mut dirty = vec![vec![b'#'; 10], vec![b'#'; 500], vec![b'#'; 64]];
+        let mut blocks = Vec::new();
+        split_lines(
+            Box::new(Cursor::new(text.clone().into_bytes())),
+            0,
+            64,
+            || dirty.pop().unwrap_or_default(),
+            |first, block| {
+                blocks.push((first, block));
+                true
+            },
+        )
+        .expect("split");
+        let mut line = 1;
+        for (first, block) in &blocks {
+            assert_eq!(*first, line);
+            assert!(block.ends_with(b"\n"), "whole lines only");
+            line += memchr::memchr_iter(b'\n', block).count() as u64;
+        }
+        let joined: Vec<u8> = blocks.into_iter().flat_map(|(_, b)| b).collect();
+        assert_eq!(String::from_utf8(joined).expect("utf8"), text);
+    }
 
     #[derive(Default)]
     struct Collect {
