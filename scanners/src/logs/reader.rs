@@ -187,6 +187,9 @@ pub fn split_lines(
     let mut next_line = done + 1;
     loop {
         let mut block = buffer();
+        // Room for the block and the end of its last line, so a new buffer is not grown
+        // (and copied) when the line is finished.
+        block.reserve_exact((block_size + 64 * 1024).saturating_sub(block.len()));
         block.resize(block_size, 0);
         // Fill to the block size (reads this large go past a buffered reader's buffer, so
         // the bytes are copied once), then on to the end of a line.
