@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use nhiscope_scanners::logs::generate::{write_ndjson, write_s3_object};
+use nhiscope_scanners::logs::input::{expand, Input};
 
 use crate::cli::BenchIngestArgs;
 
@@ -179,21 +180,17 @@ print(json.dumps({"rows": n, "seconds": time.time() - t}))
 /// its input in the page cache: otherwise whichever run comes first after generation or after
 /// a memory-hungry run also pays the disk (seen: 60 s instead of 46 s for the 10M NDJSON).
 fn warm_page_cache(path: &Path) -> Result<()> {
-    let files: Vec<PathBuf> = if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
-        files
-    } else {
-        vec![path.to_path_buf()]
-    };
-    for file in files {
-        let mut f =
-            std::fs::File::open(&file).with_context(|| format!("read {}", file.display()))?;
-        std::io::copy(&mut f, &mut std::io::sink())?;
+    // The files `ingest` itself would read for this argument.
+    let (inputs, errors) = expand(&[path.display().to_string()]);
+    if let Some(e) = errors.first() {
+        bail!("{e}");
+    }
+    for input in inputs {
+        if let Input::File(file) = input {
+            let mut f =
+                std::fs::File::open(&file).with_context(|| format!("read {}", file.display()))?;
+            std::io::copy(&mut f, &mut std::io::sink())?;
+        }
     }
     Ok(())
 }
