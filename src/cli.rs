@@ -166,6 +166,10 @@ pub enum BenchAction {
         /// Also record the finding lifecycle (as `evaluate` does) and time it.
         #[arg(long)]
         record: bool,
+        /// Print each selected rule's executed plan with its per-operator metrics (rows,
+        /// time, memory) instead of evaluating the pack.
+        #[arg(long)]
+        explain: bool,
         /// Cap DuckDB's memory (e.g. 1GB); staged findings spill to disk beyond it.
         #[arg(long)]
         memory_limit: Option<String>,

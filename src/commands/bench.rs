@@ -33,6 +33,7 @@ pub fn run(
         concurrency,
         only,
         record,
+        explain,
         memory_limit,
     } = action;
     let selected: Vec<_> = rules
@@ -61,6 +62,17 @@ pub fn run(
         outln!("run again to measure the evaluation alone (peak RSS includes generation now)");
     }
     let runtime = super::runtime()?;
+    if explain {
+        return runtime.block_on(async {
+            let analysis = Analysis::new(&store, Snapshot::Current, now, true).await?;
+            analysis.cache_tables(&selected).await?;
+            for rule in &selected {
+                outln!("== {}", rule.id);
+                outln!("{}", analysis.explain_analyze(rule).await?);
+            }
+            Ok(ExitCode::SUCCESS)
+        });
+    }
     let started = Instant::now();
     let (eval, setup) = runtime.block_on(async {
         let analysis = Analysis::new(&store, Snapshot::Current, now, true)

@@ -15,6 +15,9 @@
 //!   credential (access key, SSH key, signing certificate, service-specific credential), and
 //!   every workload kind of the other providers (service accounts, service principals, managed
 //!   identities, applications, GitHub apps, deploy keys, tokens).
+//! - `direct_attachments`: per identity, the policies attached to it directly (managed and
+//!   inline, not through a group), aggregated where the grants are (DuckDB), so the 10 M-row
+//!   grant table never leaves the store for it.
 //! - `iam_privesc_paths`: the privilege-escalation catalogue, one row per path and action.
 
 use std::sync::Arc;
@@ -24,9 +27,12 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::Result;
 use datafusion::datasource::MemTable;
 
-use super::duckdb_table::snapshot_rows;
+use duckdb::types::Value;
+
+use super::duckdb_table::{snapshot_rows, snapshot_values};
 use crate::model::Table;
 use crate::policy::privesc::PATHS;
+use crate::store::Snapshot;
 
 /// The key of a statement's content (effect, actions and resources; conditions are a
 /// property of each grant row): 63 bits of DuckDB's hash, so analysis work grows with the
@@ -69,15 +75,24 @@ pub fn grant_statements_schema() -> SchemaRef {
 
 /// DuckDB side: the lean grant rows (no lists) whose statement is one of the keys in the
 /// first fixed parameter (comma-separated; every row when it is NULL), plus every boundary
-/// row. Only these rows leave the store.
+/// row. Only these rows leave the store. `restricted` marks the rows of identities the IAM
+/// evaluation logic can narrow: those with a `Deny` among these rows, a boundary, or a
+/// statement whose effect is unknown. Usually few; every other identity's allowed rows are
+/// its permissions as they are.
 pub fn grant_links_sql() -> String {
     format!(
-        "SELECT t.provider, t.tenant, t.identity_id, t.policy_id, t.statement_index, t.sid,
-                t.relation, t.effect, t.conditions IS NOT NULL AS conditional,
-                {STATEMENT_KEY} AS statement_key
-         FROM {}
-         WHERE t.relation = 'boundary' OR ?::VARCHAR IS NULL
-            OR {STATEMENT_KEY} IN (SELECT TRY_CAST(unnest(string_split(?::VARCHAR, ',')) AS BIGINT))",
+        "WITH links AS (
+             SELECT t.provider, t.tenant, t.identity_id, t.policy_id, t.statement_index, t.sid,
+                    t.relation, t.effect, t.conditions IS NOT NULL AS conditional,
+                    {STATEMENT_KEY} AS statement_key
+             FROM {}
+             WHERE t.relation = 'boundary' OR ?::VARCHAR IS NULL
+                OR {STATEMENT_KEY} IN (SELECT TRY_CAST(unnest(string_split(?::VARCHAR, ',')) AS BIGINT))
+         )
+         SELECT l.*, EXISTS (SELECT 1 FROM links r
+                             WHERE r.tenant = l.tenant AND r.identity_id = l.identity_id
+                               AND (r.relation = 'boundary' OR r.effect <> 'Allow')) AS restricted
+         FROM links l",
         snapshot_rows(Table::Grants)
     )
 }
@@ -108,6 +123,39 @@ pub fn grant_links_schema() -> SchemaRef {
         DataType::Int64,
         false,
     )));
+    fields.push(Arc::new(Field::new("restricted", DataType::Boolean, false)));
+    Arc::new(Schema::new(fields))
+}
+
+/// DuckDB side: per identity, its directly attached policies (one row per attachment: the
+/// first statement, or the one `Unknown` row, index -1, of a policy whose document is not
+/// visible), counted, in no particular order (DuckDB's `list_sort` costs more than the
+/// aggregation; rules sort what they report).
+pub fn direct_attachments_sql() -> String {
+    format!(
+        "SELECT t.provider, t.tenant, t.identity_id, count(*) AS attached,
+                list(t.policy_id) AS policies
+         FROM {}
+         WHERE t.via = t.identity_id AND t.relation IN ('attached', 'inline')
+           AND t.statement_index <= 0
+         GROUP BY t.provider, t.tenant, t.identity_id",
+        snapshot_rows(Table::Grants)
+    )
+}
+
+/// The columns of [`direct_attachments_sql`].
+pub fn direct_attachments_schema() -> SchemaRef {
+    let grants = Table::Grants.schema();
+    let mut fields: Vec<Arc<Field>> = ["provider", "tenant", "identity_id"]
+        .iter()
+        .map(|name| Arc::new(grants.field_with_name(name).expect("grants column").clone()))
+        .collect();
+    fields.push(Arc::new(Field::new("attached", DataType::Int64, false)));
+    fields.push(Arc::new(Field::new(
+        "policies",
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        false,
+    )));
     Arc::new(Schema::new(fields))
 }
 
@@ -126,15 +174,36 @@ SELECT statement_key FROM grant_statements
 WHERE effect = 'Deny' AND iam_covers_all_resources(resources, not_resources)
 ";
 
-/// The query behind `permissions` (over `grant_links` and the per-statement tables).
-pub const PERMISSIONS_SQL: &str = "
-WITH st AS (
+/// The sensitive grant rows with their catalogue entries (the body of `permissions`).
+const GRANTED: &str = "
     SELECT l.provider, l.tenant, l.identity_id, l.policy_id, l.relation, l.statement_index, l.sid,
-           l.effect, l.conditional, f.all_resources, f.action
+           l.effect, l.conditional, l.restricted, f.all_resources, f.action
     FROM grant_links l JOIN statement_actions f ON f.statement_key = l.statement_key
-),
+";
+
+/// The columns of `permissions`, selected from the alias `a`.
+const PERMISSION_COLUMNS: &str = "a.provider, a.tenant, a.identity_id, a.action, a.policy_id,
+       a.statement_index, a.sid, a.relation, a.conditional, a.all_resources";
+
+/// The query behind `permissions` when no grant row is `restricted` (checked first: one
+/// scan instead of two).
+pub fn permissions_unrestricted_sql() -> String {
+    format!(
+        "WITH st AS ({GRANTED})
+         SELECT {PERMISSION_COLUMNS} FROM st a
+         WHERE a.effect = 'Allow' AND a.relation <> 'boundary'"
+    )
+}
+
+/// The query behind `permissions`: the allowed rows of unrestricted identities as they are
+/// (see [`grant_links_sql`]), and those of restricted identities after their denies and
+/// boundaries. The joins that apply them only see restricted identities' rows.
+pub fn permissions_sql() -> String {
+    format!(
+        "WITH st AS ({GRANTED}),
+restricted_st AS (SELECT * FROM st WHERE restricted),
 denied AS (
-    SELECT DISTINCT tenant, identity_id, action FROM st
+    SELECT DISTINCT tenant, identity_id, action FROM restricted_st
     WHERE effect = 'Deny' AND NOT conditional AND all_resources
 ),
 deny_any AS (
@@ -144,14 +213,18 @@ deny_any AS (
 ),
 bounded AS (SELECT DISTINCT tenant, identity_id FROM grant_links WHERE relation = 'boundary'),
 boundary_allows AS (
-    SELECT DISTINCT tenant, identity_id, action FROM st WHERE relation = 'boundary' AND effect = 'Allow'
+    SELECT DISTINCT tenant, identity_id, action FROM restricted_st
+    WHERE relation = 'boundary' AND effect = 'Allow'
 ),
 unknown_boundary AS (
     SELECT DISTINCT tenant, identity_id FROM grant_links WHERE relation = 'boundary' AND effect = 'Unknown'
 )
-SELECT a.provider, a.tenant, a.identity_id, a.action, a.policy_id, a.statement_index, a.sid,
-       a.relation, a.conditional, a.all_resources
+SELECT {PERMISSION_COLUMNS}
 FROM st a
+WHERE NOT a.restricted AND a.effect = 'Allow' AND a.relation <> 'boundary'
+UNION ALL
+SELECT {PERMISSION_COLUMNS}
+FROM restricted_st a
 WHERE a.effect = 'Allow' AND a.relation <> 'boundary'
   AND NOT EXISTS (SELECT 1 FROM denied d
                   WHERE d.tenant = a.tenant AND d.identity_id = a.identity_id AND d.action = a.action)
@@ -161,29 +234,61 @@ WHERE a.effect = 'Allow' AND a.relation <> 'boundary'
        OR EXISTS (SELECT 1 FROM boundary_allows o
                   WHERE o.tenant = a.tenant AND o.identity_id = a.identity_id AND o.action = a.action)
        OR EXISTS (SELECT 1 FROM unknown_boundary u
-                  WHERE u.tenant = a.tenant AND u.identity_id = a.identity_id))
-";
+                  WHERE u.tenant = a.tenant AND u.identity_id = a.identity_id))"
+    )
+}
 
-/// The query behind `nhi_identities`.
-pub const NHI_SQL: &str = "
-SELECT i.*,
-       CASE WHEN i.kind = 'role' THEN 'role'
-            WHEN i.kind = 'user' THEN 'user with programmatic credentials'
-            ELSE i.kind END AS nhi_reason
-FROM identities i
-WHERE (i.kind = 'role' AND NOT i.service_linked
-       AND coalesce(i.path, '') NOT LIKE '/aws-reserved/%'
-       AND NOT (EXISTS (SELECT 1 FROM trusts t WHERE t.tenant = i.tenant AND t.identity_id = i.identity_id)
-                AND NOT EXISTS (SELECT 1 FROM trusts t
-                                WHERE t.tenant = i.tenant AND t.identity_id = i.identity_id
-                                  AND NOT (t.principal_type = 'Federated' AND t.principal LIKE '%:saml-provider/%'))))
-   OR (i.kind = 'user' AND EXISTS (
-          SELECT 1 FROM credentials c
-          WHERE c.tenant = i.tenant AND c.identity_id = i.identity_id AND c.status = 'active'
-            AND c.kind IN ('access_key', 'ssh_key', 'signing_certificate', 'service_specific')))
-   OR i.kind IN ('service_account', 'service_principal', 'managed_identity', 'application',
-                 'github_app', 'deploy_key', 'pat', 'workload_identity')
-";
+/// DuckDB side: the query behind `nhi_identities` (computed where the identities,
+/// credentials and trusts are). Each model table is read through [`snapshot_rows`]: bind
+/// [`nhi_identities_values`] after the first table's snapshot values.
+pub fn nhi_identities_sql() -> String {
+    format!(
+        "WITH i AS (SELECT t.* FROM {}),
+              tr AS (SELECT t.tenant, t.identity_id, t.principal_type, t.principal FROM {}),
+              cr AS (SELECT t.tenant, t.identity_id FROM {}
+                     WHERE t.status = 'active'
+                       AND t.kind IN ('access_key', 'ssh_key', 'signing_certificate', 'service_specific'))
+         SELECT i.*,
+                CASE WHEN i.kind = 'role' THEN 'role'
+                     WHEN i.kind = 'user' THEN 'user with programmatic credentials'
+                     ELSE i.kind END AS nhi_reason
+         FROM i
+         WHERE (i.kind = 'role' AND NOT i.service_linked
+                AND coalesce(i.path, '') NOT LIKE '/aws-reserved/%'
+                AND NOT (EXISTS (SELECT 1 FROM tr WHERE tr.tenant = i.tenant AND tr.identity_id = i.identity_id)
+                         AND NOT EXISTS (SELECT 1 FROM tr
+                                         WHERE tr.tenant = i.tenant AND tr.identity_id = i.identity_id
+                                           AND NOT (tr.principal_type = 'Federated'
+                                                    AND tr.principal LIKE '%:saml-provider/%'))))
+            OR (i.kind = 'user' AND EXISTS (SELECT 1 FROM cr
+                                           WHERE cr.tenant = i.tenant AND cr.identity_id = i.identity_id))
+            OR i.kind IN ('service_account', 'service_principal', 'managed_identity', 'application',
+                          'github_app', 'deploy_key', 'pat', 'workload_identity')",
+        snapshot_rows(Table::Identities),
+        snapshot_rows(Table::Trusts),
+        snapshot_rows(Table::Credentials),
+    )
+}
+
+/// The values of [`nhi_identities_sql`]'s second and third snapshot reads.
+pub fn nhi_identities_values(snapshot: Snapshot) -> Vec<Value> {
+    [snapshot_values(snapshot), snapshot_values(snapshot)]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// The columns of [`nhi_identities_sql`]: the identity's, then `nhi_reason`.
+pub fn nhi_identities_schema() -> SchemaRef {
+    let mut fields: Vec<Arc<Field>> = Table::Identities
+        .schema()
+        .fields()
+        .iter()
+        .cloned()
+        .collect();
+    fields.push(Arc::new(Field::new("nhi_reason", DataType::Utf8, false)));
+    Arc::new(Schema::new(fields))
+}
 
 /// The privilege-escalation catalogue as a table: `path`, `action`, `required` (how many
 /// actions the path needs), `description`.

@@ -145,6 +145,27 @@ impl Analysis {
         Ok((df, tables))
     }
 
+    /// Runs `rule` and returns its executed physical plan with each operator's metrics
+    /// (`EXPLAIN ANALYZE`): where a slow rule spends its rows, time and memory.
+    pub async fn explain_analyze(&self, rule: &Rule) -> Result<String, RuleError> {
+        let (df, _) = self.plan(rule).await?;
+        let batches = df
+            .explain(false, true)
+            .map_err(|e| rule_error(rule, e))?
+            .collect()
+            .await
+            .map_err(|e| rule_error(rule, e))?;
+        let mut out = String::new();
+        for batch in &batches {
+            let plans = cast(batch.column(1), &DataType::Utf8).map_err(|e| rule_error(rule, e))?;
+            for plan in plans.as_string::<i32>().iter().flatten() {
+                out.push_str(plan);
+                out.push('\n');
+            }
+        }
+        Ok(out)
+    }
+
     /// Runs one rule, streaming its rows (converted to the staged finding columns, tagged
     /// with `index`) into `tx`.
     async fn run(

@@ -80,6 +80,17 @@ impl Analysis {
                 conn.clone(),
             )),
         )?;
+        ctx.register_table(
+            "direct_attachments",
+            Arc::new(duckdb_table::DuckTable::query(
+                "direct_attachments",
+                &derived::direct_attachments_sql(),
+                Vec::new(),
+                derived::direct_attachments_schema(),
+                snapshot,
+                conn.clone(),
+            )),
+        )?;
         let analysis = Analysis {
             ctx,
             now,
@@ -89,14 +100,7 @@ impl Analysis {
         };
         // The distinct statements: a few thousand rows read by two derived tables.
         if materialize {
-            let df = analysis.ctx.table("grant_statements").await?;
-            let schema = Arc::new(df.schema().as_arrow().clone());
-            let batches = df.collect().await?;
-            analysis.ctx.deregister_table("grant_statements")?;
-            analysis.ctx.register_table(
-                "grant_statements",
-                Arc::new(MemTable::try_new(schema, vec![batches])?),
-            )?;
+            analysis.materialize("grant_statements").await?;
         }
         // Per distinct statement: small, computed once for an evaluation.
         let mut keys: Option<Vec<i64>> = None;
@@ -133,14 +137,39 @@ impl Analysis {
                 conn.clone(),
             )),
         )?;
-        for (name, sql) in [
-            ("permissions", derived::PERMISSIONS_SQL),
-            ("nhi_identities", derived::NHI_SQL),
-        ] {
-            analysis.derive(name, sql, materialize).await?;
+        // Usually no identity has a deny or a boundary: then one scan of the links suffices.
+        let permissions = if materialize && !analysis.any_restricted().await? {
+            derived::permissions_unrestricted_sql()
+        } else {
+            derived::permissions_sql()
+        };
+        analysis
+            .derive("permissions", &permissions, materialize)
+            .await?;
+        analysis.ctx.register_table(
+            "nhi_identities",
+            Arc::new(duckdb_table::DuckTable::query(
+                "nhi_identities",
+                &derived::nhi_identities_sql(),
+                derived::nhi_identities_values(snapshot),
+                derived::nhi_identities_schema(),
+                snapshot,
+                conn.clone(),
+            )),
+        )?;
+        if materialize {
+            analysis.materialize("nhi_identities").await?;
         }
         analysis.register_correlation().await?;
         Ok(analysis)
+    }
+
+    /// Whether some identity's grant links are `restricted` (see [`derived::grant_links_sql`]).
+    async fn any_restricted(&self) -> Result<bool, AnalysisError> {
+        let batches = self
+            .query("SELECT 1 FROM grant_links WHERE relation = 'boundary' OR effect <> 'Allow' LIMIT 1")
+            .await?;
+        Ok(batches.iter().any(|b| b.num_rows() > 0))
     }
 
     /// Evaluates `n` rules at the same time (default 2).
@@ -182,6 +211,24 @@ impl Analysis {
         Ok(Some(batches))
     }
 
+    /// Replaces the registered table `name` by its rows, read once into memory.
+    async fn materialize(&self, name: &str) -> Result<(), AnalysisError> {
+        let started = std::time::Instant::now();
+        let df = self.ctx.table(name).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        tracing::debug!(
+            message = "Table materialized.",
+            table = name,
+            rows = batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
+            millis = started.elapsed().as_millis() as u64
+        );
+        self.ctx.deregister_table(name)?;
+        self.ctx
+            .register_table(name, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
+        Ok(())
+    }
+
     /// The evaluation time bound to `$now`.
     pub fn now(&self) -> Micros {
         self.now
@@ -194,5 +241,40 @@ impl Analysis {
 
     pub(crate) fn ctx(&self) -> &SessionContext {
         &self.ctx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A finding resolves only after a complete scan of the model tables behind what its
+    /// rule read: every table an analysis offers must map to model tables.
+    #[tokio::test]
+    async fn every_table_a_rule_can_read_maps_to_model_tables() {
+        let store = Store::open_in_memory().expect("store");
+        let analysis = Analysis::new(&store, Snapshot::Current, 0, false)
+            .await
+            .expect("analysis");
+        let schema = analysis
+            .ctx()
+            .catalog("datafusion")
+            .and_then(|c| c.schema("public"))
+            .expect("default schema");
+        let mut names = schema.table_names();
+        names.sort();
+        assert!(names.iter().any(|n| n == "direct_attachments"), "{names:?}");
+        for name in names {
+            let sources = crate::store::findings::model_tables(std::slice::from_ref(&name));
+            for s in &sources {
+                assert!(
+                    Table::ALL.iter().any(|t| t.name() == s),
+                    "{name} maps to {s}, not a model table"
+                );
+            }
+            if sources.is_empty() {
+                assert_eq!(name, "iam_privesc_paths", "{name} maps to no model table");
+            }
+        }
     }
 }

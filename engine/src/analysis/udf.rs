@@ -9,6 +9,8 @@
 //! | `iam_condition_values(conditions, key)` | every value a Condition block gives `key` (any operator) |
 //! | `iam_account_of(principal)` | the 12-digit account of an ARN or account principal |
 //! | `first_matching_pattern(patterns, value)` | the first `*`/`?` pattern matching `value` (case-insensitive), or NULL |
+//! | `iam_escalation_paths(grants)` | the privilege-escalation paths a list of `'<action> via <statement>'` grants enables (catalogue order) |
+//! | `iam_escalation_evidence(grants)` | per enabled path, each of its actions with the first statement granting it |
 //! | `age_days(ts, now)` | whole days from `ts` to `now` (NULL when `ts` is NULL) |
 
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility}
 use datafusion::prelude::SessionContext;
 
 use crate::policy::actions::{action_matches, statement_applies};
+use crate::policy::privesc::{self, PrivescPath};
 use crate::policy::sensitive::{covers_all_resources, statement_entries};
 
 fn list_type() -> DataType {
@@ -233,6 +236,71 @@ fn first_matching_pattern(args: &[ColumnarValue]) -> Result<ColumnarValue> {
     Ok(ColumnarValue::Array(Arc::new(out.finish())))
 }
 
+/// The escalation paths enabled by one identity's grants (`'<action> via <statement>'` each),
+/// with, per action, the first statement (in text order) granting it.
+pub fn escalation_paths<'a>(
+    grants: &[&'a str],
+) -> Vec<(&'static PrivescPath, Vec<(&'static str, &'a str)>)> {
+    let mut first: [Option<&str>; 128] = [None; 128];
+    let mut held = 0u128;
+    for g in grants {
+        let (action, statement) = g.split_once(" via ").unwrap_or((g, ""));
+        if let Some(i) = privesc::action_index(action) {
+            held |= 1 << i;
+            first[i] = Some(first[i].map_or(statement, |s| s.min(statement)));
+        }
+    }
+    privesc::enabled_by_mask(held)
+        .map(|p| {
+            let granted = p.actions.iter().map(|a| {
+                let i = privesc::action_index(a).expect("a catalogue action");
+                (*a, first[i].unwrap_or_default())
+            });
+            (p, granted.collect())
+        })
+        .collect()
+}
+
+fn iam_escalation_paths(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let grants = Lists::new(&a[0])?;
+    let mut row = Vec::new();
+    let mut out = ListBuilder::with_capacity(StringBuilder::new(), a[0].len());
+    for i in 0..a[0].len() {
+        grants.row(i, &mut row);
+        for (path, _) in escalation_paths(&row) {
+            out.values().append_value(path.name);
+        }
+        out.append(true);
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+fn iam_escalation_evidence(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let grants = Lists::new(&a[0])?;
+    let mut row = Vec::new();
+    let mut out = StringBuilder::with_capacity(a[0].len(), 0);
+    let mut text = String::new();
+    for i in 0..a[0].len() {
+        grants.row(i, &mut row);
+        text.clear();
+        for (n, (path, actions)) in escalation_paths(&row).into_iter().enumerate() {
+            text.push_str(if n == 0 { "" } else { " | " });
+            text.push_str(path.name);
+            text.push_str(": ");
+            for (k, (action, statement)) in actions.iter().enumerate() {
+                text.push_str(if k == 0 { "" } else { "; " });
+                text.push_str(action);
+                text.push_str(" via ");
+                text.push_str(statement);
+            }
+        }
+        out.append_option((!text.is_empty()).then_some(text.as_str()));
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
 fn age_days(args: &[ColumnarValue]) -> Result<ColumnarValue> {
     let a = arrays(args)?;
     let ts = a[0]
@@ -303,6 +371,18 @@ pub fn all() -> Vec<ScalarUDF> {
             first_matching_pattern,
         ),
         udf(
+            "iam_escalation_paths",
+            vec![l.clone()],
+            l.clone(),
+            iam_escalation_paths,
+        ),
+        udf(
+            "iam_escalation_evidence",
+            vec![l.clone()],
+            t.clone(),
+            iam_escalation_evidence,
+        ),
+        udf(
             "age_days",
             vec![ts_type(), ts_type()],
             DataType::Int64,
@@ -336,6 +416,37 @@ mod tests {
         assert_eq!(account_of("ec2.amazonaws.com"), None);
         assert_eq!(account_of("*"), None);
         assert_eq!(account_of("arn:aws:iam::aws:policy/x"), None);
+    }
+
+    #[test]
+    fn escalation_paths_need_every_action_and_name_the_first_statement() {
+        let grants = [
+            "iam:PassRole via arn:aws:iam::1:policy/b#0",
+            "lambda:CreateFunction via arn:aws:iam::1:policy/c#2",
+            "iam:PassRole via arn:aws:iam::1:policy/a#3",
+            "s3:GetObject via arn:aws:iam::1:policy/d#0",
+        ];
+        assert!(escalation_paths(&grants).is_empty());
+        let mut grants = grants.to_vec();
+        grants.push("lambda:InvokeFunction via arn:aws:iam::1:policy/c#1");
+        grants.push("iam:CreatePolicyVersion via arn:aws:iam::1:policy/e#0");
+        let found = escalation_paths(&grants);
+        let names: Vec<_> = found.iter().map(|(p, _)| p.name).collect();
+        assert_eq!(
+            names,
+            [
+                "CreateNewPolicyVersion",
+                "PassExistingRoleToNewLambdaThenInvoke"
+            ]
+        );
+        assert_eq!(
+            found[1].1,
+            [
+                ("iam:PassRole", "arn:aws:iam::1:policy/a#3"),
+                ("lambda:CreateFunction", "arn:aws:iam::1:policy/c#2"),
+                ("lambda:InvokeFunction", "arn:aws:iam::1:policy/c#1"),
+            ]
+        );
     }
 
     #[test]

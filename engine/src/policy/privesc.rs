@@ -358,6 +358,45 @@ pub fn actions() -> Vec<&'static str> {
     out
 }
 
+/// The catalogue's actions with their index in [`actions`], and each path's actions as a set
+/// of those indexes (bit `i` = action `i`): checking an identity's paths is then one mask test
+/// per path.
+struct Index {
+    actions: std::collections::HashMap<&'static str, usize>,
+    paths: Vec<u128>,
+}
+
+fn index() -> &'static Index {
+    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let actions: std::collections::HashMap<_, _> = actions()
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| (a, i))
+            .collect();
+        assert!(actions.len() <= 128, "the path masks hold 128 actions");
+        let paths = PATHS
+            .iter()
+            .map(|p| p.actions.iter().fold(0u128, |m, a| m | 1 << actions[a]))
+            .collect();
+        Index { actions, paths }
+    })
+}
+
+/// The index of a catalogue action in [`actions`] (exact spelling), `None` for others.
+pub fn action_index(action: &str) -> Option<usize> {
+    index().actions.get(action).copied()
+}
+
+/// The paths whose every action is in `held`, a set of [`action_index`]es as a bit mask.
+pub fn enabled_by_mask(held: u128) -> impl Iterator<Item = &'static PrivescPath> {
+    PATHS
+        .iter()
+        .zip(&index().paths)
+        .filter(move |(_, m)| held & **m == **m)
+        .map(|(p, _)| p)
+}
+
 /// The paths enabled by a set of granted catalogue actions (exact catalogue spellings).
 pub fn enabled<'a>(
     granted: impl Fn(&str) -> bool + 'a,
@@ -383,6 +422,24 @@ mod tests {
         ];
         let names: Vec<_> = enabled(|a| granted.contains(&a)).map(|p| p.name).collect();
         assert_eq!(names, ["PassExistingRoleToNewLambdaThenInvoke"]);
+    }
+
+    #[test]
+    fn masks_agree_with_the_catalogue() {
+        let granted = [
+            "iam:PassRole",
+            "lambda:CreateFunction",
+            "lambda:InvokeFunction",
+        ];
+        let mask = granted.iter().fold(0u128, |m, a| {
+            m | 1 << action_index(a).expect("a catalogue action")
+        });
+        let by_mask: Vec<_> = enabled_by_mask(mask).map(|p| p.name).collect();
+        let by_set: Vec<_> = enabled(|a| granted.contains(&a)).map(|p| p.name).collect();
+        assert_eq!(by_mask, by_set);
+        assert_eq!(action_index("s3:GetObject"), None);
+        assert_eq!(enabled_by_mask(0).count(), 0);
+        assert_eq!(enabled_by_mask(u128::MAX).count(), PATHS.len());
     }
 
     #[test]

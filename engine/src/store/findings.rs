@@ -167,13 +167,13 @@ pub(crate) const LISTED: &str = "
         FROM findings f LEFT JOIN matched m USING (finding_id))";
 
 /// Model tables behind the tables a rule reads (derived tables map to their sources).
-fn model_tables(read: &[String]) -> Vec<String> {
+pub(crate) fn model_tables(read: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for t in read {
         let one = [t.as_str()];
         let mapped: &[&str] = match t.as_str() {
             "permissions" | "grant_links" | "grant_statements" | "statement_actions"
-            | "statement_deny_all" => &["grants"],
+            | "statement_deny_all" | "direct_attachments" => &["grants"],
             "nhi_identities" => &["identities", "credentials", "trusts"],
             "iam_privesc_paths" => &[],
             view if !crate::correlate::view_sources(view).is_empty() => {
