@@ -5,14 +5,17 @@
 //! number of findings). Rules run concurrently; one failing rule is reported and the others
 //! still run.
 
-use std::collections::{HashMap, HashSet};
-use std::fmt::Write;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder};
+use arrow::json::writer::{make_encoder, EncoderOptions};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, StructArray,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::Field;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::execution::context::SQLOptions;
@@ -22,12 +25,16 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::Analysis;
-use crate::findings::finding_hash;
+use crate::findings::{finding_hash, finding_id_bytes};
 use crate::rules::rule::REQUIRED_COLUMNS;
 use crate::rules::{Rule, RuleError};
 use crate::store::staging::staged_schema;
 use crate::store::{Store, StoreError};
 use crate::time::Micros;
+
+/// The finding hashes of one rule's output, counted distinct once the rule has run (a sort
+/// of a flat vector: no hash table with millions of random inserts).
+type FindingIds = Vec<u64>;
 
 /// How one rule ran.
 #[derive(Debug, Clone, Serialize)]
@@ -178,7 +185,7 @@ impl Analysis {
         let mut stream = df.execute_stream().await.map_err(|e| rule_error(rule, e))?;
         // Finding ids are FNV hashes: the set of hashes counts distinct findings exactly and
         // tells whether the rule reported a resource twice (folded when the stage closes).
-        let mut ids: HashSet<u64> = HashSet::new();
+        let mut ids = FindingIds::default();
         let mut rows = 0usize;
         let mut converting = std::time::Duration::ZERO;
         while let Some(batch) = stream.next().await {
@@ -201,6 +208,8 @@ impl Analysis {
             rows,
             converting_millis = converting.as_millis() as u64
         );
+        ids.sort_unstable();
+        ids.dedup();
         Ok(RuleOutput {
             findings: ids.len(),
             repeated: ids.len() < rows,
@@ -326,12 +335,12 @@ fn text_column(batch: &RecordBatch, name: &str) -> Result<Option<ArrayRef>, Stri
 
 /// Converts one batch of a rule's output into the staged finding columns: the contract
 /// columns, the finding id, and the other columns as one JSON object text per row (arrow's
-/// line writer).
+/// JSON encoders, nulls left out).
 fn stage_batch(
     rule: &Rule,
     batch: &RecordBatch,
     offset: usize,
-    ids: &mut HashSet<u64>,
+    ids: &mut FindingIds,
 ) -> Result<RecordBatch, String> {
     let n = batch.num_rows();
     let required = |name: &str| -> Result<ArrayRef, String> {
@@ -370,34 +379,10 @@ fn stage_batch(
     let mut finding_ids = StringBuilder::with_capacity(n, n * 18);
     for i in 0..n {
         let h = finding_hash(&rule.id, p.value(i), t.value(i), r.value(i));
-        ids.insert(h);
-        // Written in place: `F-` and 16 hex digits, as `format_finding_id` spells it.
-        let _ = write!(finding_ids, "F-{h:016x}");
-        finding_ids.append_value("");
+        ids.push(h);
+        let id = finding_id_bytes(h);
+        finding_ids.append_value(std::str::from_utf8(&id).map_err(|e| e.to_string())?);
     }
-    let skip = ["provider", "tenant", "resource", "message", "identity_id"];
-    let keep: Vec<usize> = batch
-        .schema()
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !skip.contains(&f.name().as_str()))
-        .map(|(i, _)| i)
-        .collect();
-    let evidence: ArrayRef = if keep.is_empty() {
-        Arc::new(StringArray::from_iter_values(std::iter::repeat_n("{}", n)))
-    } else {
-        let projected = batch.project(&keep).map_err(|e| e.to_string())?;
-        let mut writer = arrow::json::LineDelimitedWriter::new(Vec::with_capacity(n * 128));
-        writer.write(&projected).map_err(|e| e.to_string())?;
-        writer.finish().map_err(|e| e.to_string())?;
-        let text = String::from_utf8(writer.into_inner()).map_err(|e| e.to_string())?;
-        let lines = StringArray::from(text.lines().collect::<Vec<_>>());
-        if lines.len() != n {
-            return Err(format!("evidence rows {} != {n}", lines.len()));
-        }
-        Arc::new(lines)
-    };
     RecordBatch::try_new(
         staged_schema(),
         vec![
@@ -411,8 +396,40 @@ fn stage_batch(
             resource,
             identity,
             message,
-            evidence,
+            evidence_column(batch)?,
         ],
     )
     .map_err(|e| e.to_string())
+}
+
+/// The evidence of each row: the columns outside the finding contract as one JSON object.
+fn evidence_column(batch: &RecordBatch) -> Result<ArrayRef, String> {
+    let n = batch.num_rows();
+    let skip = ["provider", "tenant", "resource", "message", "identity_id"];
+    let keep: Vec<usize> = batch
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !skip.contains(&f.name().as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    if keep.is_empty() {
+        return Ok(Arc::new(StringArray::from_iter_values(
+            std::iter::repeat_n("{}", n),
+        )));
+    }
+    let projected = batch.project(&keep).map_err(|e| e.to_string())?;
+    let rows: ArrayRef = Arc::new(StructArray::from(projected));
+    let field = Arc::new(Field::new("evidence", rows.data_type().clone(), false));
+    let options = EncoderOptions::default();
+    let mut encoder = make_encoder(&field, rows.as_ref(), &options).map_err(|e| e.to_string())?;
+    let mut out = StringBuilder::with_capacity(n, n * 96);
+    let mut row = Vec::with_capacity(256);
+    for i in 0..n {
+        row.clear();
+        encoder.encode(i, &mut row);
+        out.append_value(std::str::from_utf8(&row).map_err(|e| e.to_string())?);
+    }
+    Ok(Arc::new(out.finish()))
 }
