@@ -27,6 +27,18 @@ pub const CACHE_MAX_ROWS: i64 = 4_000_000;
 /// Partitions of a cached table (DataFusion scans them in parallel).
 const PARTITIONS: usize = 2;
 
+/// An in-memory table of `batches`, split in partitions DataFusion scans in parallel.
+pub(crate) fn in_memory(
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> datafusion::common::Result<MemTable> {
+    let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); PARTITIONS];
+    for (i, b) in batches.into_iter().enumerate() {
+        partitions[i % PARTITIONS].push(b);
+    }
+    MemTable::try_new(schema, partitions)
+}
+
 /// The columns each model table is read for, and by how many rules.
 #[derive(Debug, Default)]
 struct Usage {
@@ -133,15 +145,9 @@ impl Analysis {
         let mut names = Vec::new();
         for (table, schema, batches) in loaded {
             let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-            let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); PARTITIONS];
-            for (i, b) in batches.into_iter().enumerate() {
-                partitions[i % PARTITIONS].push(b);
-            }
             self.ctx.deregister_table(table.name())?;
-            self.ctx.register_table(
-                table.name(),
-                Arc::new(MemTable::try_new(schema, partitions)?),
-            )?;
+            self.ctx
+                .register_table(table.name(), Arc::new(in_memory(schema, batches)?))?;
             tracing::debug!(
                 message = "Table cached.",
                 table = table.name(),

@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
-use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::model::Table;
@@ -204,10 +203,8 @@ impl Analysis {
                 .sum::<usize>(),
             millis = started.elapsed().as_millis() as u64
         );
-        self.ctx.register_table(
-            name,
-            Arc::new(MemTable::try_new(schema, vec![batches.clone()])?),
-        )?;
+        self.ctx
+            .register_table(name, Arc::new(cache::in_memory(schema, batches.clone())?))?;
         Ok(Some(batches))
     }
 
@@ -225,7 +222,7 @@ impl Analysis {
         );
         self.ctx.deregister_table(name)?;
         self.ctx
-            .register_table(name, Arc::new(MemTable::try_new(schema, vec![batches])?))?;
+            .register_table(name, Arc::new(cache::in_memory(schema, batches)?))?;
         Ok(())
     }
 
@@ -276,5 +273,73 @@ mod tests {
                 assert_eq!(name, "iam_privesc_paths", "{name} maps to no model table");
             }
         }
+    }
+
+    /// `permissions` applies the deny/boundary joins only to restricted identities: over an
+    /// estate with one denied role, every other identity's permissions are exactly its
+    /// allowed rows (what the one-scan query gives when nobody is restricted), and the denied
+    /// action is gone.
+    #[tokio::test]
+    async fn restricted_identities_alone_go_through_the_deny_logic() {
+        let fixture = crate::rules::fixture::Fixture::parse(
+            include_str!("../../../rules/tests/NHI5-AWS-002.toml"),
+            "NHI5-AWS-002 fixture",
+        )
+        .expect("fixture");
+        let (store, now) = fixture.load().expect("store");
+        let analysis = Analysis::new(&store, Snapshot::Current, now, true)
+            .await
+            .expect("analysis");
+        let rows = |sql: String| {
+            let analysis = analysis.clone();
+            async move {
+                let batches = analysis.query(&sql).await.expect("query");
+                let mut out = Vec::new();
+                for b in &batches {
+                    let (id, action) = (
+                        b.column(0).as_string::<i32>(),
+                        b.column(1).as_string::<i32>(),
+                    );
+                    for i in 0..b.num_rows() {
+                        out.push(format!("{} {}", id.value(i), action.value(i)));
+                    }
+                }
+                out.sort();
+                out
+            }
+        };
+        let denied = "arn:aws:iam::111122223333:role/denied";
+        let stored = rows(format!(
+            "SELECT identity_id, action FROM permissions WHERE identity_id <> '{denied}'"
+        ))
+        .await;
+        let allowed = rows(format!(
+            "SELECT identity_id, action FROM ({}) WHERE identity_id <> '{denied}'",
+            derived::permissions_unrestricted_sql()
+        ))
+        .await;
+        assert!(stored.len() > 10, "{stored:?}");
+        assert_eq!(stored, allowed);
+        let of_denied = rows(format!(
+            "SELECT identity_id, action FROM permissions WHERE identity_id = '{denied}'"
+        ))
+        .await;
+        assert!(
+            !of_denied
+                .iter()
+                .any(|r| r.ends_with(" iam:AttachUserPolicy")),
+            "{of_denied:?}"
+        );
+        let unfiltered = rows(format!(
+            "SELECT identity_id, action FROM ({}) WHERE identity_id = '{denied}'",
+            derived::permissions_unrestricted_sql()
+        ))
+        .await;
+        assert!(
+            unfiltered
+                .iter()
+                .any(|r| r.ends_with(" iam:AttachUserPolicy")),
+            "{unfiltered:?}"
+        );
     }
 }

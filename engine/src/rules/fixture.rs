@@ -91,8 +91,9 @@ impl Fixture {
         Ok(f)
     }
 
-    /// Loads the rows into a fresh in-memory store and evaluates `rule` over them.
-    pub async fn run(&self, rule: &Rule) -> Result<FixtureOutcome, RuleError> {
+    /// Loads the rows into a fresh in-memory store as one complete scan a day before `now`;
+    /// returns the store and `now`.
+    pub fn load(&self) -> Result<(Store, crate::time::Micros), RuleError> {
         let err = |m: String| RuleError::new(&self.origin, 1, m);
         let now = time::parse(&self.now)
             .ok_or_else(|| err(format!("`now` is not a time: {:?}", self.now)))?;
@@ -116,6 +117,13 @@ impl Fixture {
         store
             .finish_scan(scan, now - time::DAY, None, None)
             .map_err(|e| err(e.to_string()))?;
+        Ok((store, now))
+    }
+
+    /// Loads the rows into a fresh in-memory store and evaluates `rule` over them.
+    pub async fn run(&self, rule: &Rule) -> Result<FixtureOutcome, RuleError> {
+        let err = |m: String| RuleError::new(&self.origin, 1, m);
+        let (store, now) = self.load()?;
         let mut rule = rule.clone();
         for (k, v) in &self.params {
             if !rule.params.contains_key(k) {
