@@ -183,8 +183,9 @@ impl Analysis {
     ) -> Result<RuleOutput, RuleError> {
         let (df, tables) = self.plan(rule).await?;
         let mut stream = df.execute_stream().await.map_err(|e| rule_error(rule, e))?;
-        // Finding ids are FNV hashes: the set of hashes counts distinct findings exactly and
-        // tells whether the rule reported a resource twice (folded when the stage closes).
+        // Finding ids are FNV hashes: their distinct count (sorted once the rule has run) is
+        // the number of findings and tells whether the rule reported a resource twice
+        // (folded when the stage closes).
         let mut ids = FindingIds::default();
         let mut rows = 0usize;
         let mut converting = std::time::Duration::ZERO;
