@@ -91,11 +91,15 @@ pub fn grant_links_sql() -> String {
          )
          SELECT l.*, EXISTS (SELECT 1 FROM links r
                              WHERE r.tenant = l.tenant AND r.identity_id = l.identity_id
-                               AND (r.relation = 'boundary' OR r.effect <> 'Allow')) AS restricted
+                               AND ({RESTRICTING})) AS restricted
          FROM links l",
         snapshot_rows(Table::Grants)
     )
 }
+
+/// The grant-link rows that make their identity `restricted` (unqualified columns, valid on
+/// both the DuckDB and the DataFusion side).
+pub const RESTRICTING: &str = "relation = 'boundary' OR effect <> 'Allow'";
 
 /// The columns of [`grant_links_sql`].
 pub fn grant_links_schema() -> SchemaRef {

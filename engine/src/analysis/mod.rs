@@ -68,35 +68,25 @@ impl Analysis {
         }
         udf::register(&ctx);
         ctx.register_table("iam_privesc_paths", Arc::new(derived::privesc_paths()?))?;
-        ctx.register_table(
-            "grant_statements",
-            Arc::new(duckdb_table::DuckTable::query(
-                "grant_statements",
-                &derived::grant_statements_sql(),
-                Vec::new(),
-                derived::grant_statements_schema(),
-                snapshot,
-                conn.clone(),
-            )),
-        )?;
-        ctx.register_table(
-            "direct_attachments",
-            Arc::new(duckdb_table::DuckTable::query(
-                "direct_attachments",
-                &derived::direct_attachments_sql(),
-                Vec::new(),
-                derived::direct_attachments_schema(),
-                snapshot,
-                conn.clone(),
-            )),
-        )?;
         let analysis = Analysis {
             ctx,
             now,
             concurrency: 2,
             snapshot,
-            conn: conn.clone(),
+            conn,
         };
+        analysis.register_store_query(
+            "grant_statements",
+            &derived::grant_statements_sql(),
+            Vec::new(),
+            derived::grant_statements_schema(),
+        )?;
+        analysis.register_store_query(
+            "direct_attachments",
+            &derived::direct_attachments_sql(),
+            Vec::new(),
+            derived::direct_attachments_schema(),
+        )?;
         // The distinct statements: a few thousand rows read by two derived tables.
         if materialize {
             analysis.materialize("grant_statements").await?;
@@ -125,16 +115,11 @@ impl Analysis {
             }
             None => duckdb::types::Value::Null,
         };
-        analysis.ctx.register_table(
+        analysis.register_store_query(
             "grant_links",
-            Arc::new(duckdb_table::DuckTable::query(
-                "grant_links",
-                &derived::grant_links_sql(),
-                vec![wanted.clone(), wanted],
-                derived::grant_links_schema(),
-                snapshot,
-                conn.clone(),
-            )),
+            &derived::grant_links_sql(),
+            vec![wanted.clone(), wanted],
+            derived::grant_links_schema(),
         )?;
         // Usually no identity has a deny or a boundary: then one scan of the links suffices.
         let permissions = if materialize && !analysis.any_restricted().await? {
@@ -145,16 +130,11 @@ impl Analysis {
         analysis
             .derive("permissions", &permissions, materialize)
             .await?;
-        analysis.ctx.register_table(
+        analysis.register_store_query(
             "nhi_identities",
-            Arc::new(duckdb_table::DuckTable::query(
-                "nhi_identities",
-                &derived::nhi_identities_sql(),
-                derived::nhi_identities_values(snapshot),
-                derived::nhi_identities_schema(),
-                snapshot,
-                conn.clone(),
-            )),
+            &derived::nhi_identities_sql(),
+            derived::nhi_identities_values(snapshot),
+            derived::nhi_identities_schema(),
         )?;
         if materialize {
             analysis.materialize("nhi_identities").await?;
@@ -163,11 +143,34 @@ impl Analysis {
         Ok(analysis)
     }
 
+    /// Registers `name` as an engine-defined query over this snapshot of the store (see
+    /// [`duckdb_table::DuckTable::query`]), computed by DuckDB whenever it is scanned.
+    fn register_store_query(
+        &self,
+        name: &str,
+        sql: &str,
+        fixed: Vec<duckdb::types::Value>,
+        schema: datafusion::arrow::datatypes::SchemaRef,
+    ) -> Result<(), AnalysisError> {
+        let table = duckdb_table::DuckTable::query(
+            name,
+            sql,
+            fixed,
+            schema,
+            self.snapshot,
+            self.conn.clone(),
+        );
+        self.ctx.register_table(name, Arc::new(table))?;
+        Ok(())
+    }
+
     /// Whether some identity's grant links are `restricted` (see [`derived::grant_links_sql`]).
     async fn any_restricted(&self) -> Result<bool, AnalysisError> {
-        let batches = self
-            .query("SELECT 1 FROM grant_links WHERE relation = 'boundary' OR effect <> 'Allow' LIMIT 1")
-            .await?;
+        let sql = format!(
+            "SELECT 1 FROM grant_links WHERE {} LIMIT 1",
+            derived::RESTRICTING
+        );
+        let batches = self.query(&sql).await?;
         Ok(batches.iter().any(|b| b.num_rows() > 0))
     }
 
@@ -185,31 +188,16 @@ impl Analysis {
         sql: &str,
         materialize: bool,
     ) -> Result<Option<Vec<RecordBatch>>, AnalysisError> {
-        let started = std::time::Instant::now();
-        let df = self.ctx.sql(sql).await?;
+        let view = self.ctx.sql(sql).await?.into_view();
+        self.ctx.register_table(name, view)?;
         if !materialize {
-            self.ctx.register_table(name, df.into_view())?;
             return Ok(None);
         }
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
-        tracing::debug!(
-            message = "Derived table computed.",
-            table = name,
-            rows = batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
-            bytes = batches
-                .iter()
-                .map(RecordBatch::get_array_memory_size)
-                .sum::<usize>(),
-            millis = started.elapsed().as_millis() as u64
-        );
-        self.ctx
-            .register_table(name, Arc::new(cache::in_memory(schema, batches.clone())?))?;
-        Ok(Some(batches))
+        Ok(Some(self.materialize(name).await?))
     }
 
-    /// Replaces the registered table `name` by its rows, read once into memory.
-    async fn materialize(&self, name: &str) -> Result<(), AnalysisError> {
+    /// Replaces the registered table `name` by its rows, read once into memory; returns them.
+    async fn materialize(&self, name: &str) -> Result<Vec<RecordBatch>, AnalysisError> {
         let started = std::time::Instant::now();
         let df = self.ctx.table(name).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
@@ -218,12 +206,16 @@ impl Analysis {
             message = "Table materialized.",
             table = name,
             rows = batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
+            bytes = batches
+                .iter()
+                .map(RecordBatch::get_array_memory_size)
+                .sum::<usize>(),
             millis = started.elapsed().as_millis() as u64
         );
         self.ctx.deregister_table(name)?;
         self.ctx
-            .register_table(name, Arc::new(cache::in_memory(schema, batches)?))?;
-        Ok(())
+            .register_table(name, Arc::new(cache::in_memory(schema, batches.clone())?))?;
+        Ok(batches)
     }
 
     /// The evaluation time bound to `$now`.
