@@ -145,6 +145,7 @@ impl Analysis {
         let mut names = Vec::new();
         for (table, schema, batches) in loaded {
             let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            let bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
             self.ctx.deregister_table(table.name())?;
             self.ctx
                 .register_table(table.name(), Arc::new(in_memory(schema, batches)?))?;
@@ -152,6 +153,7 @@ impl Analysis {
                 message = "Table cached.",
                 table = table.name(),
                 rows,
+                bytes,
                 columns = self.ctx.table(table.name()).await?.schema().fields().len()
             );
             names.push(table.name().to_string());

@@ -102,6 +102,16 @@ pub struct FindingEvent {
     pub detail: Option<String>,
 }
 
+/// The columns of the `findings` table (migration 5), for the table each evaluation writes
+/// the new state into before it replaces the old one.
+const FINDINGS_COLUMNS: &str = "
+    finding_id VARCHAR NOT NULL, rule_id VARCHAR NOT NULL, owasp VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL, title VARCHAR NOT NULL, provider VARCHAR NOT NULL,
+    tenant VARCHAR NOT NULL, resource VARCHAR NOT NULL, identity_id VARCHAR,
+    message VARCHAR NOT NULL, evidence VARCHAR, status VARCHAR NOT NULL,
+    first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, resolved_at TIMESTAMP,
+    first_evaluation BIGINT NOT NULL, last_evaluation BIGINT NOT NULL";
+
 /// The finish time of the latest scan of ($1 provider, $2 tenant) in which every collector
 /// known (from its successful runs) to write any of the tables in $3 (comma-separated; all
 /// collectors when empty) ran and succeeded.
@@ -190,6 +200,16 @@ pub(crate) fn model_tables(read: &[String]) -> Vec<String> {
     out
 }
 
+/// Logs how long a step of the lifecycle took since `t`, and restarts `t`.
+fn lap(t: &mut std::time::Instant, step: &str) {
+    tracing::debug!(
+        message = "Lifecycle step.",
+        step,
+        millis = t.elapsed().as_millis() as u64
+    );
+    *t = std::time::Instant::now();
+}
+
 impl Store {
     /// The finish time of the latest scan of (provider, tenant) in which every collector known
     /// to write any of `tables` (all collectors, when `tables` is empty) ran and succeeded.
@@ -223,19 +243,22 @@ impl Store {
             .iter()
             .map(|r| (r.rule_id.as_str(), model_tables(&r.tables)))
             .collect();
+        let mut t = std::time::Instant::now();
         let tx = self.conn.transaction()?;
         let id: i64 = tx.query_row("SELECT nextval('evaluation_ids')", [], |r| r.get(0))?;
-        // The staged findings of this evaluation (see `staging`), with their rule's metadata.
-        tx.execute(
-            "CREATE OR REPLACE TEMP TABLE new_findings AS
+        // The staged findings of this evaluation (see `staging`), with their rule's metadata:
+        // a view, not a copy (the stage is read four times, each a scan). A view takes no
+        // parameters: `now` and `id` are integers of this process, written as literals.
+        tx.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP VIEW new_findings AS
              SELECT s.finding_id, s.rule_id, r.owasp, r.severity, r.title, s.provider, s.tenant,
                     s.resource, s.identity_id, s.message, s.evidence, 'open' AS status,
-                    make_timestamp($1::BIGINT) AS first_seen, make_timestamp($1::BIGINT) AS last_seen,
-                    NULL::TIMESTAMP AS resolved_at, $2::BIGINT AS first_evaluation,
-                    $2::BIGINT AS last_evaluation
-             FROM eval_findings s JOIN eval_rules r USING (rule_id)",
-            params![now, id],
-        )?;
+                    make_timestamp({now}::BIGINT) AS first_seen, make_timestamp({now}::BIGINT) AS last_seen,
+                    NULL::TIMESTAMP AS resolved_at, {id}::BIGINT AS first_evaluation,
+                    {id}::BIGINT AS last_evaluation
+             FROM eval_findings s JOIN eval_rules r USING (rule_id)"
+        ))?;
+        lap(&mut t, "new_findings");
         let opened: usize = tx.execute(
             "INSERT INTO finding_events
              SELECT n.finding_id, n.last_seen, CASE WHEN f.finding_id IS NULL THEN 'opened' ELSE 'reopened' END,
@@ -249,6 +272,7 @@ impl Store {
             [],
             |r| r.get(0),
         )?;
+        lap(&mut t, "opened");
         // Open findings the rules (that ran) no longer produce, by rule and source: each group
         // may resolve only up to the last complete scan of its source for the rule's tables.
         tx.execute(
@@ -258,6 +282,7 @@ impl Store {
                AND NOT EXISTS (SELECT 1 FROM new_findings n WHERE n.finding_id = f.finding_id)",
             params![ok_rules.join(",")],
         )?;
+        lap(&mut t, "gone");
         let groups: Vec<(String, String, String)> = {
             let mut stmt = tx.prepare("SELECT DISTINCT rule_id, provider, tenant FROM gone")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -290,11 +315,14 @@ impl Store {
             params![now],
         )?;
         let gone: i64 = tx.query_row("SELECT count(*) FROM gone", [], |r| r.get(0))?;
+        lap(&mut t, "resolved");
         let awaiting = gone as usize - resolved;
-        // The new state of every finding, written in one pass (no UPDATE: DuckDB keeps the undo
-        // of millions of updated rows in memory, while a rewrite streams and can spill).
+        // The new state of every finding, written once into a fresh table that then replaces
+        // the old one (no UPDATE: DuckDB keeps the undo of millions of updated rows in memory,
+        // while a rewrite streams and can spill; no temporary copy in between).
+        tx.execute_batch(&format!("CREATE TABLE findings_next ({FINDINGS_COLUMNS})"))?;
         tx.execute(
-            "CREATE OR REPLACE TEMP TABLE merged AS
+            "INSERT INTO findings_next
              SELECT coalesce(n.finding_id, f.finding_id) AS finding_id,
                     coalesce(n.rule_id, f.rule_id) AS rule_id, coalesce(n.owasp, f.owasp) AS owasp,
                     coalesce(n.severity, f.severity) AS severity, coalesce(n.title, f.title) AS title,
@@ -320,11 +348,13 @@ impl Store {
                   AND f.status = 'open' AND n.finding_id IS NULL",
             params![now],
         )?;
+        lap(&mut t, "merged");
         tx.execute_batch(
-            "DELETE FROM findings;
-             INSERT INTO findings SELECT * FROM merged;
-             DROP TABLE merged; DROP TABLE gone; DROP TABLE resolvable;",
+            "DROP TABLE findings;
+             ALTER TABLE findings_next RENAME TO findings;
+             DROP TABLE gone; DROP TABLE resolvable;",
         )?;
+        lap(&mut t, "rewrite");
         tx.execute(
             "INSERT INTO evaluations VALUES (?, make_timestamp(?::BIGINT), ?, ?, ?, ?, ?, ?, ?, ?)",
             params![
@@ -340,8 +370,9 @@ impl Store {
                 (!errors.is_empty()).then(|| errors.join("\n"))
             ],
         )?;
-        tx.execute_batch("DROP TABLE new_findings")?;
+        tx.execute_batch("DROP VIEW new_findings")?;
         tx.commit()?;
+        lap(&mut t, "commit");
         self.summary_touched();
         Ok(EvaluationSummary {
             evaluation_id: id,
@@ -579,5 +610,42 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Column name, type and nullability of `findings`, in order.
+    fn findings_schema(store: &Store) -> Vec<(String, String, String)> {
+        let mut stmt = store
+            .conn()
+            .prepare(
+                "SELECT column_name, data_type, is_nullable FROM information_schema.columns
+                 WHERE table_name = 'findings' ORDER BY ordinal_position",
+            )
+            .expect("prepare");
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query");
+        rows.collect::<std::result::Result<_, _>>().expect("rows")
+    }
+
+    #[test]
+    fn recording_replaces_findings_with_the_same_columns_and_constraints() {
+        let mut store = Store::open_in_memory().expect("store");
+        let before = findings_schema(&store);
+        assert_eq!(before.len(), 17, "{before:?}");
+        let rules = crate::rules::load::builtin().expect("pack");
+        let stage = store.stage_findings(&rules).expect("stage");
+        stage.finish(&[], &[]).expect("finish");
+        let eval = Evaluation {
+            now: 1_780_000_000_000_000,
+            ..Default::default()
+        };
+        store.record_evaluation(&eval).expect("record");
+        store.record_evaluation(&eval).expect("record again");
+        assert_eq!(findings_schema(&store), before);
     }
 }
