@@ -233,6 +233,9 @@ pub struct EvaluateArgs {
     /// Exit 3 when an open, unsuppressed finding has at least this severity.
     #[arg(long, value_enum)]
     pub fail_on: Option<SeverityArg>,
+    /// Cap the store's memory (DuckDB spills to disk beyond it; default 2GB).
+    #[arg(long, value_name = "SIZE", env = "NHISCOPE_MEMORY_LIMIT")]
+    pub memory_limit: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -163,6 +163,11 @@ pub fn run(
         let at = nhiscope_engine::time::parse(text)
             .with_context(|| format!("--as-of {text:?}: expected RFC 3339 or a date"))?;
         let store = Store::open_read_only(store_path)?;
+        if let Some(limit) = &args.memory_limit {
+            store
+                .set_memory_limit(limit)
+                .with_context(|| format!("--memory-limit {limit}"))?;
+        }
         let runtime = super::runtime()?;
         let eval = runtime.block_on(async {
             let analysis = Analysis::new(&store, Snapshot::AsOf(at), at, true).await?;
@@ -204,7 +209,7 @@ pub fn run(
             ExitCode::SUCCESS
         });
     }
-    let mut store = Store::open(store_path)?;
+    let mut store = super::open_store(store_path, args.memory_limit.as_deref())?;
     let (eval, summary) = evaluate_current(&mut store, rules, config, now)?;
     if args.format == crate::cli::FindingFormat::Table {
         print_summary(&eval, &summary)?;

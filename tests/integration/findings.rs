@@ -181,6 +181,23 @@ fn findings_resolve_only_after_a_complete_scan_and_reopen() {
         status_of(&store, "AKIAOLD", t2).as_deref(),
         Some("resolved")
     );
+    let resolved = store
+        .findings(
+            &FindingFilter {
+                statuses: vec!["resolved".into()],
+                ..Default::default()
+            },
+            t2,
+        )
+        .expect("findings");
+    assert_eq!(
+        resolved
+            .iter()
+            .map(|f| (f.resource.as_str(), f.last_seen, f.resolved_at))
+            .collect::<Vec<_>>(),
+        [("AKIAOLD", T0 + 2_000_000, Some(t2 + 2_000_000))],
+        "last seen at the first evaluation, resolved at the third"
+    );
 
     // Scan 4: the old key is back (restored from a backup): the same finding reopens.
     let t3 = T0 + 3 * DAY;
@@ -202,6 +219,7 @@ fn findings_resolve_only_after_a_complete_scan_and_reopen() {
         .find(|f| f.resource == "AKIAOLD")
         .expect("finding");
     assert_eq!(f.status, "open");
+    assert_eq!((f.last_seen, f.resolved_at), (t3 + 2_000_000, None));
     assert_eq!(
         f.first_seen,
         T0 + 2_000_000,

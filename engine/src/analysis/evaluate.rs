@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use arrow::json::writer::{make_encoder, EncoderOptions};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, StructArray,
+    Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder, StructArray, UInt16Array,
+    UInt64Array,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
@@ -25,7 +26,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::Analysis;
-use crate::findings::{finding_hash, finding_id_bytes};
+use crate::findings::finding_hash;
 use crate::rules::rule::REQUIRED_COLUMNS;
 use crate::rules::{Rule, RuleError};
 use crate::store::staging::staged_schema;
@@ -195,8 +196,8 @@ impl Analysis {
                 continue;
             }
             let convert_started = Instant::now();
-            let staged =
-                stage_batch(rule, &batch, rows, &mut ids).map_err(|e| rule_error(rule, e))?;
+            let staged = stage_batch(rule, index, &batch, rows, &mut ids)
+                .map_err(|e| rule_error(rule, e))?;
             converting += convert_started.elapsed();
             rows += batch.num_rows();
             if tx.send((index, staged)).await.is_err() {
@@ -339,6 +340,7 @@ fn text_column(batch: &RecordBatch, name: &str) -> Result<Option<ArrayRef>, Stri
 /// JSON encoders, nulls left out).
 fn stage_batch(
     rule: &Rule,
+    index: usize,
     batch: &RecordBatch,
     offset: usize,
     ids: &mut FindingIds,
@@ -377,21 +379,15 @@ fn stage_batch(
         tenant.as_string::<i32>(),
         resource.as_string::<i32>(),
     );
-    let mut finding_ids = StringBuilder::with_capacity(n, n * 18);
-    for i in 0..n {
-        let h = finding_hash(&rule.id, p.value(i), t.value(i), r.value(i));
-        ids.push(h);
-        let id = finding_id_bytes(h);
-        finding_ids.append_value(std::str::from_utf8(&id).map_err(|e| e.to_string())?);
-    }
+    let start = ids.len();
+    ids.extend((0..n).map(|i| finding_hash(&rule.id, p.value(i), t.value(i), r.value(i))));
+    let hashes = UInt64Array::from_iter_values(ids[start..].iter().copied());
+    let index = u16::try_from(index).map_err(|_| "too many rules in one evaluation")?;
     RecordBatch::try_new(
         staged_schema(),
         vec![
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                rule.id.as_str(),
-                n,
-            ))),
-            Arc::new(finding_ids.finish()),
+            Arc::new(UInt16Array::from_value(index, n)),
+            Arc::new(hashes),
             provider,
             tenant,
             resource,

@@ -127,18 +127,23 @@ impl Analysis {
         } else {
             derived::permissions_sql()
         };
-        analysis
-            .derive("permissions", &permissions, materialize)
-            .await?;
         analysis.register_store_query(
             "nhi_identities",
             &derived::nhi_identities_sql(),
             derived::nhi_identities_values(snapshot),
             derived::nhi_identities_schema(),
         )?;
-        if materialize {
-            analysis.materialize("nhi_identities").await?;
-        }
+        // The two large derived tables at the same time: each DuckDB query is parallel, but
+        // its Arrow export and DataFusion's collection of it run on one thread.
+        futures::try_join!(
+            analysis.derive("permissions", &permissions, materialize),
+            async {
+                if materialize {
+                    analysis.materialize("nhi_identities").await?;
+                }
+                Ok(())
+            }
+        )?;
         analysis.register_correlation().await?;
         Ok(analysis)
     }

@@ -251,12 +251,13 @@ impl Store {
         // parameters: `now` and `id` are integers of this process, written as literals.
         tx.execute_batch(&format!(
             "CREATE OR REPLACE TEMP VIEW new_findings AS
-             SELECT s.finding_id, s.rule_id, r.owasp, r.severity, r.title, s.provider, s.tenant,
+             SELECT printf('F-%016x', s.finding_hash) AS finding_id, r.rule_id, r.owasp,
+                    r.severity, r.title, s.provider, s.tenant,
                     s.resource, s.identity_id, s.message, s.evidence, 'open' AS status,
                     make_timestamp({now}::BIGINT) AS first_seen, make_timestamp({now}::BIGINT) AS last_seen,
                     NULL::TIMESTAMP AS resolved_at, {id}::BIGINT AS first_evaluation,
                     {id}::BIGINT AS last_evaluation
-             FROM eval_findings s JOIN eval_rules r USING (rule_id)"
+             FROM eval_findings s JOIN eval_rules r USING (rule)"
         ))?;
         lap(&mut t, "new_findings");
         let opened: usize = tx.execute(
@@ -319,33 +320,35 @@ impl Store {
         let awaiting = gone as usize - resolved;
         // The new state of every finding, written once into a fresh table that then replaces
         // the old one (no UPDATE: DuckDB keeps the undo of millions of updated rows in memory,
-        // while a rewrite streams and can spill; no temporary copy in between).
+        // while a rewrite streams and can spill; no temporary copy in between). The findings
+        // reported now, with the first sighting of those seen before; then the others, resolved
+        // where their source allows. Each join builds on narrow rows (ids and two columns), not
+        // on whole findings as one full outer join would.
         tx.execute_batch(&format!("CREATE TABLE findings_next ({FINDINGS_COLUMNS})"))?;
         tx.execute(
             "INSERT INTO findings_next
-             SELECT coalesce(n.finding_id, f.finding_id) AS finding_id,
-                    coalesce(n.rule_id, f.rule_id) AS rule_id, coalesce(n.owasp, f.owasp) AS owasp,
-                    coalesce(n.severity, f.severity) AS severity, coalesce(n.title, f.title) AS title,
-                    coalesce(n.provider, f.provider) AS provider, coalesce(n.tenant, f.tenant) AS tenant,
-                    coalesce(n.resource, f.resource) AS resource,
-                    CASE WHEN n.finding_id IS NULL THEN f.identity_id ELSE n.identity_id END AS identity_id,
-                    coalesce(n.message, f.message) AS message,
-                    CASE WHEN n.finding_id IS NULL THEN f.evidence ELSE n.evidence END AS evidence,
-                    CASE WHEN n.finding_id IS NOT NULL THEN 'open'
-                         WHEN r.since IS NOT NULL AND f.status = 'open' AND f.last_seen < r.since THEN 'resolved'
-                         ELSE f.status END AS status,
-                    coalesce(f.first_seen, n.first_seen) AS first_seen,
-                    coalesce(n.last_seen, f.last_seen) AS last_seen,
-                    CASE WHEN n.finding_id IS NOT NULL THEN NULL
-                         WHEN r.since IS NOT NULL AND f.status = 'open' AND f.last_seen < r.since
+             SELECT n.finding_id, n.rule_id, n.owasp, n.severity, n.title, n.provider, n.tenant,
+                    n.resource, n.identity_id, n.message, n.evidence, 'open',
+                    coalesce(o.first_seen, n.first_seen), n.last_seen, NULL::TIMESTAMP,
+                    coalesce(o.first_evaluation, n.first_evaluation), n.last_evaluation
+             FROM new_findings n
+             LEFT JOIN (SELECT finding_id, first_seen, first_evaluation FROM findings) o
+               USING (finding_id)
+             UNION ALL
+             SELECT f.finding_id, f.rule_id, f.owasp, f.severity, f.title, f.provider, f.tenant,
+                    f.resource, f.identity_id, f.message, f.evidence,
+                    CASE WHEN r.since IS NOT NULL AND f.last_seen < r.since THEN 'resolved'
+                         ELSE f.status END,
+                    f.first_seen, f.last_seen,
+                    CASE WHEN r.since IS NOT NULL AND f.last_seen < r.since
                               THEN make_timestamp($1::BIGINT)
-                         ELSE f.resolved_at END AS resolved_at,
-                    coalesce(f.first_evaluation, n.first_evaluation) AS first_evaluation,
-                    coalesce(n.last_evaluation, f.last_evaluation) AS last_evaluation
-             FROM findings f FULL OUTER JOIN new_findings n USING (finding_id)
+                         ELSE f.resolved_at END,
+                    f.first_evaluation, f.last_evaluation
+             FROM findings f
              LEFT JOIN resolvable r
                ON r.rule_id = f.rule_id AND r.provider = f.provider AND r.tenant = f.tenant
-                  AND f.status = 'open' AND n.finding_id IS NULL",
+                  AND f.status = 'open'
+             WHERE NOT EXISTS (SELECT 1 FROM new_findings n WHERE n.finding_id = f.finding_id)",
             params![now],
         )?;
         lap(&mut t, "merged");

@@ -1,9 +1,12 @@
 //! The staging area of one evaluation: rule output streams into a connection-local temporary
 //! table (`eval_findings`, through DuckDB's Arrow appender) instead of being held in memory,
-//! so an evaluation that reports millions of findings stays within bounded memory. Rules
-//! that reported one resource several times are folded to one finding in SQL (the first
-//! row's evidence, with up to 20 others under `also`). The lifecycle
-//! ([`Store::record_evaluation`]) and the read-back ([`Store::staged_findings`]) work on it.
+//! so an evaluation that reports millions of findings stays within bounded memory. Each row
+//! names its rule by position (`rule`, see `eval_rules`) and its finding by the 64-bit hash
+//! behind the finding id (`finding_hash`; the id is `F-` and its 16 hex digits): two numbers
+//! instead of two strings on millions of rows. Rules that reported one resource several
+//! times are folded to one finding in SQL (the first row's evidence, with up to 20 others
+//! under `also`). The lifecycle ([`Store::record_evaluation`]) and the read-back
+//! ([`Store::staged_findings`]) work on it.
 //!
 //! Temporary tables belong to the connection that made them, so the analysis, which reads
 //! through cloned connections, never sees them. A read-only store stages in a private
@@ -23,8 +26,8 @@ use crate::rules::{Rule, Severity};
 pub fn staged_schema() -> SchemaRef {
     let text = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
     Arc::new(Schema::new(vec![
-        text("rule_id", false),
-        text("finding_id", false),
+        Field::new("rule", DataType::UInt16, false),
+        Field::new("finding_hash", DataType::UInt64, false),
         text("provider", false),
         text("tenant", false),
         text("resource", false),
@@ -48,17 +51,30 @@ impl Store {
         let conn = self.stage_conn();
         conn.execute_batch(
             "CREATE OR REPLACE TEMP TABLE eval_rules (
-                 rule_id VARCHAR PRIMARY KEY, owasp VARCHAR NOT NULL, severity VARCHAR NOT NULL,
-                 title VARCHAR NOT NULL);
+                 rule USMALLINT PRIMARY KEY, rule_id VARCHAR NOT NULL, owasp VARCHAR NOT NULL,
+                 severity VARCHAR NOT NULL, title VARCHAR NOT NULL);
              CREATE OR REPLACE TEMP TABLE eval_findings (
-                 seq BIGINT NOT NULL, rule_id VARCHAR NOT NULL, finding_id VARCHAR NOT NULL,
+                 seq BIGINT NOT NULL, rule USMALLINT NOT NULL, finding_hash UBIGINT NOT NULL,
                  provider VARCHAR NOT NULL, tenant VARCHAR NOT NULL, resource VARCHAR NOT NULL,
                  identity_id VARCHAR, message VARCHAR NOT NULL, evidence VARCHAR NOT NULL);",
         )?;
+        if rules.len() > usize::from(u16::MAX) {
+            return Err(StoreError::Invalid(format!(
+                "{} rules in one evaluation; at most {} are supported",
+                rules.len(),
+                u16::MAX
+            )));
+        }
         {
             let mut app = conn.appender("eval_rules")?;
-            for r in rules {
-                app.append_row(params![r.id, r.owasp, r.severity.as_str(), r.title])?;
+            for (i, r) in rules.iter().enumerate() {
+                app.append_row(params![
+                    i as u16,
+                    r.id,
+                    r.owasp,
+                    r.severity.as_str(),
+                    r.title
+                ])?;
             }
             app.flush()?;
         }
@@ -75,11 +91,11 @@ impl Store {
     /// The findings of the last staged evaluation, optionally of one rule, most severe first.
     pub fn staged_findings(&self, rule_id: Option<&str>) -> Result<Vec<Finding>> {
         let mut stmt = self.stage_conn().prepare(
-            "SELECT s.finding_id, s.rule_id, r.owasp, r.severity, r.title, s.provider, s.tenant,
-                    s.resource, s.identity_id, s.message, s.evidence
-             FROM eval_findings s JOIN eval_rules r USING (rule_id)
-             WHERE $1::VARCHAR IS NULL OR s.rule_id = $1
-             ORDER BY s.rule_id, s.tenant, s.resource",
+            "SELECT printf('F-%016x', s.finding_hash), r.rule_id, r.owasp, r.severity, r.title,
+                    s.provider, s.tenant, s.resource, s.identity_id, s.message, s.evidence
+             FROM eval_findings s JOIN eval_rules r USING (rule)
+             WHERE $1::VARCHAR IS NULL OR r.rule_id = $1
+             ORDER BY r.rule_id, s.tenant, s.resource",
         )?;
         let rows = stmt.query_map(params![rule_id], |r| {
             let severity: String = r.get(3)?;
@@ -110,7 +126,7 @@ impl Store {
             .map(|s| s.as_str())
             .collect();
         let n: i64 = self.stage_conn().query_row(
-            "SELECT count(*) FROM eval_findings JOIN eval_rules USING (rule_id)
+            "SELECT count(*) FROM eval_findings JOIN eval_rules USING (rule)
              WHERE list_contains(string_split($1, ','), severity)",
             params![names.join(",")],
             |r| r.get(0),
@@ -146,17 +162,21 @@ impl FindingStage<'_> {
         let conn = self.store.stage_conn();
         if !failed.is_empty() {
             conn.execute(
-                "DELETE FROM eval_findings WHERE list_contains(string_split($1, chr(31)), rule_id)",
+                "DELETE FROM eval_findings WHERE rule IN (
+                     SELECT rule FROM eval_rules
+                     WHERE list_contains(string_split($1, chr(31)), rule_id))",
                 params![failed.join("\u{1f}")],
             )?;
         }
         if !repeated.is_empty() {
             conn.execute(
                 "CREATE OR REPLACE TEMP TABLE eval_repeated AS
-                 SELECT finding_id, min(seq) AS first_seq,
+                 SELECT finding_hash, min(seq) AS first_seq,
                         list(evidence ORDER BY seq)[2:21] AS others
-                 FROM eval_findings WHERE list_contains(string_split($1, chr(31)), rule_id)
-                 GROUP BY finding_id HAVING count(*) > 1",
+                 FROM eval_findings WHERE rule IN (
+                     SELECT rule FROM eval_rules
+                     WHERE list_contains(string_split($1, chr(31)), rule_id))
+                 GROUP BY finding_hash HAVING count(*) > 1",
                 params![repeated.join("\u{1f}")],
             )?;
             conn.execute_batch(
@@ -164,9 +184,9 @@ impl FindingStage<'_> {
                      CASE WHEN evidence = '{}' THEN '{' ELSE substr(evidence, 1, length(evidence) - 1) || ',' END
                      || '\"also\":[' || array_to_string(r.others, ',') || ']}'
                  FROM eval_repeated r
-                 WHERE eval_findings.finding_id = r.finding_id AND eval_findings.seq = r.first_seq;
+                 WHERE eval_findings.finding_hash = r.finding_hash AND eval_findings.seq = r.first_seq;
                  DELETE FROM eval_findings USING eval_repeated r
-                 WHERE eval_findings.finding_id = r.finding_id AND eval_findings.seq <> r.first_seq;
+                 WHERE eval_findings.finding_hash = r.finding_hash AND eval_findings.seq <> r.first_seq;
                  DROP TABLE eval_repeated;",
             )?;
         }
@@ -177,17 +197,20 @@ impl FindingStage<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::StringArray;
+    use arrow::array::{StringArray, UInt16Array, UInt64Array};
 
-    fn batch(rule: &str, rows: &[(&str, &str)]) -> RecordBatch {
+    fn batch(index: u16, rule: &str, rows: &[(&str, &str)]) -> RecordBatch {
         let col = |f: &dyn Fn(&(&str, &str)) -> String| -> arrow::array::ArrayRef {
             Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
         };
         RecordBatch::try_new(
             staged_schema(),
             vec![
-                col(&|_| rule.to_string()),
-                col(&|r| crate::findings::finding_id(rule, "aws", "1", r.0)),
+                Arc::new(UInt16Array::from(vec![index; rows.len()])),
+                Arc::new(UInt64Array::from_iter_values(
+                    rows.iter()
+                        .map(|r| crate::findings::finding_hash(rule, "aws", "1", r.0)),
+                )),
                 col(&|_| "aws".into()),
                 col(&|_| "1".into()),
                 col(&|r| r.0.to_string()),
@@ -206,15 +229,16 @@ mod tests {
         let store = Store::open_in_memory().expect("store");
         let mut stage = store.stage_findings(&rules).expect("stage");
         stage
-            .append(&batch(a, &[("r1", r#"{"sid":"one"}"#), ("r2", "{}")]))
+            .append(&batch(0, a, &[("r1", r#"{"sid":"one"}"#), ("r2", "{}")]))
             .expect("append");
         stage
             .append(&batch(
+                0,
                 a,
                 &[("r1", r#"{"sid":"two"}"#), ("r2", r#"{"x":{"y":1}}"#)],
             ))
             .expect("append");
-        stage.append(&batch(b, &[("r9", "{}")])).expect("append");
+        stage.append(&batch(1, b, &[("r9", "{}")])).expect("append");
         stage
             .finish(&[b.to_string()], &[a.to_string()])
             .expect("finish");
@@ -233,6 +257,10 @@ mod tests {
         assert!(found
             .iter()
             .all(|f| f.rule_id == a && f.title == rules[0].title));
+        assert_eq!(
+            found[0].finding_id,
+            crate::findings::finding_id(a, "aws", "1", "r1")
+        );
         let worst = found[0].severity;
         assert!(store.staged_at_least(worst).expect("count"));
     }

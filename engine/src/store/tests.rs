@@ -58,6 +58,39 @@ fn migrations_apply_once() {
     );
 }
 
+/// DuckDB's `memory_limit` setting on `conn`, as it reports it.
+fn memory_limit(conn: &Connection) -> String {
+    conn.query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0))
+        .expect("setting")
+}
+
+#[test]
+fn stores_cap_duckdb_memory_unless_told_otherwise() {
+    let capped = Connection::open_in_memory().expect("conn");
+    capped
+        .execute(
+            "SET memory_limit = ?",
+            duckdb::params![DEFAULT_MEMORY_LIMIT],
+        )
+        .expect("set");
+    let default = memory_limit(&capped);
+    assert_ne!(
+        default,
+        memory_limit(&Connection::open_in_memory().expect("conn")),
+        "the cap differs from DuckDB's own default"
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("s.duckdb");
+    let store = Store::open(&path).expect("open");
+    assert_eq!(memory_limit(store.conn()), default);
+    store.set_memory_limit("512MB").expect("set");
+    assert_ne!(memory_limit(store.conn()), default);
+    drop(store);
+    let read = Store::open_read_only(&path).expect("read-only");
+    assert_eq!(memory_limit(read.conn()), default);
+    assert_eq!(memory_limit(read.stage_conn()), default);
+}
+
 fn identity(id: &str) -> IdentityRow {
     IdentityRow {
         identity_id: id.into(),
