@@ -244,6 +244,113 @@ fn table_summary_and_missing_inputs() {
     assert!(harness::stderr(&out).contains("expected one of cloudtrail"));
 }
 
+/// The first line of a fixture file.
+fn first_line(name: &str) -> String {
+    let text = std::fs::read_to_string(fixtures().join(name)).expect("fixture");
+    text.lines().next().expect("a line").to_string()
+}
+
+/// One CloudWatch Logs subscription payload, keys in the order CloudWatch writes them
+/// (`messageType` first), gzipped as Firehose delivers it (one gzip member each).
+fn cloudwatch_payload(kind: &str, group: &str, messages: &[String]) -> Vec<u8> {
+    let events: Vec<String> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            format!(
+                r#"{{"id":"3791{i}","timestamp":1777716000000,"message":{}}}"#,
+                Value::from(m.as_str())
+            )
+        })
+        .collect();
+    let payload = format!(
+        r#"{{"messageType":"{kind}","owner":"111122223333","logGroup":"{group}","logStream":"s","subscriptionFilters":["to-firehose"],"logEvents":[{}]}}"#,
+        events.join(",")
+    );
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(payload.as_bytes()).expect("gz");
+    enc.finish().expect("gz finish")
+}
+
+#[test]
+fn cloudwatch_logs_deliveries_are_unwrapped() {
+    // A Firehose object: gzip members back to back, each one payload, no delimiter between
+    // the JSON documents. CloudTrail, EKS audit and API Gateway access logs reach S3 this way.
+    let tmp = harness::temp();
+    let store = tmp.path().join("store.duckdb");
+    let object = tmp.path().join("firehose-1-2026-05-02-10-00-00-abc");
+    let control = "CWL CONTROL MESSAGE: Checking health of destination Firehose.".to_string();
+    let mut bytes = cloudwatch_payload("CONTROL_MESSAGE", "", &[control]);
+    bytes.extend(cloudwatch_payload(
+        "DATA_MESSAGE",
+        "aws-cloudtrail-logs",
+        &[first_line("cloudtrail.ndjson")],
+    ));
+    bytes.extend(cloudwatch_payload(
+        "DATA_MESSAGE",
+        "/aws/eks/prod/cluster",
+        &[
+            first_line("k8s_audit.ndjson"),
+            "I1107 kube-apiserver started".into(),
+        ],
+    ));
+    bytes.extend(cloudwatch_payload(
+        "DATA_MESSAGE",
+        "API-Gateway-Execution-Logs",
+        &[first_line("apigw_access.ndjson")],
+    ));
+    std::fs::write(&object, bytes).expect("write");
+    let path = object.display().to_string();
+    let out = ingest(&store, &[&path, "--output", "json"], b"");
+    // The plain-text line is quarantined (exit code 2), everything else stored.
+    assert_eq!(out.status.code(), Some(2), "{}", harness::stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let f = &report["formats"];
+    for name in ["cloudtrail", "k8s_audit", "apigw_access"] {
+        assert_eq!(f[name]["ingested"], 1, "{name}: {report:#}");
+    }
+    assert_eq!(f["unknown"]["quarantined"], 1, "{report:#}");
+    let db = harness::open(&store);
+    let q = db
+        .quarantined(report["scan_id"].as_i64().expect("scan id"))
+        .expect("quarantine");
+    assert_eq!(
+        q.len(),
+        1,
+        "the control message is skipped, not quarantined"
+    );
+    assert_eq!(q[0].file, path);
+    assert!(
+        q[0].reason
+            .starts_with("CloudWatch Logs event whose `message` is not a JSON"),
+        "{}",
+        q[0].reason
+    );
+    let events = harness::rows(&db, Table::Events, Snapshot::Current);
+    let ids: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| e["event_id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["ct-0006", "gw-req-0001", "k-0001:ResponseComplete"]
+            .into_iter()
+            .collect(),
+        "{events:?}"
+    );
+    let k8s = events
+        .iter()
+        .find(|e| e["event_id"] == "k-0001:ResponseComplete")
+        .expect("k8s");
+    assert_eq!(k8s["actor"], "system:serviceaccount:payments:api");
+    // One line holds every payload: each event still points at its own record.
+    let refs: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| e["raw_ref"].as_str())
+        .collect();
+    assert_eq!(refs.len(), 3, "{refs:?}");
+}
+
 #[test]
 fn trace_goes_from_an_edge_request_back_to_the_issuer() {
     let tmp = harness::temp();

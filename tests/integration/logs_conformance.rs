@@ -343,7 +343,8 @@ fn graph_directory_audit_example() {
 
 /// Every record of every JSON sample in `../shared/data` and `tests/fixtures/logs` (and the
 /// `event` inside Panther's test cases), read through the typed fast path and through the
-/// general `Value` path: the two give the same event or the same rejection. Also checks the fast
+/// general `Value` path, as they are and inside a CloudWatch Logs event: the two give the same
+/// event or the same rejection. Also checks the fast
 /// path actually took the CloudTrail records (it would pass vacuously otherwise).
 #[test]
 fn fast_and_general_paths_agree_on_every_sample() {
@@ -395,6 +396,13 @@ fn fast_and_general_paths_agree_on_every_sample() {
                 }
             }
         }
+        // The same records as CloudWatch Logs events (the fast path unwraps them itself).
+        let in_cloudwatch: Vec<String> = all
+            .iter()
+            .map(|t| serde_json::json!({"id": "1", "timestamp": 1, "message": t}).to_string())
+            .collect();
+        all.extend(in_cloudwatch);
+        all.push(r#"{"id":"1","timestamp":1,"message":"START RequestId: 42"}"#.into());
         for text in all {
             let fast = normalise_text(&text, None);
             let general = serde_json::from_str::<Value>(&text)

@@ -132,31 +132,54 @@ pub fn detect(record: &Value) -> Option<Format> {
 }
 
 /// Unwraps the envelopes records travel in: CloudTrail LookupEvents (`CloudTrailEvent`, the
-/// event as a JSON string), CloudTrail Lake (`eventJson`), and AKS diagnostic exports of
-/// Kubernetes audit events (`properties.log`). Other records come back as they are.
+/// event as a JSON string), CloudTrail Lake (`eventJson`), AKS diagnostic exports of Kubernetes
+/// audit events (`properties.log`) and CloudWatch Logs events (`message`, as subscriptions
+/// deliver them and `aws logs filter-log-events` prints them: CloudTrail, EKS audit and API
+/// Gateway access logs all travel this way). Envelopes may nest (a LookupEvents record in a
+/// CloudWatch message). Other records come back as they are.
 pub fn unwrap_envelope(record: Value) -> Result<Value, Reject> {
-    let inner = match &record {
-        Value::Object(o) => ["CloudTrailEvent", "eventJson"]
-            .iter()
-            .find_map(|k| {
-                o.get(*k)
-                    .and_then(Value::as_str)
-                    .map(|s| (*k, s.to_string()))
-            })
-            .or_else(|| {
-                let log = fields::at(&record, "properties.log")?.as_str()?;
-                let category = fields::text_ci(&record, "category")?;
-                category
-                    .starts_with("kube-audit")
-                    .then(|| ("properties.log", log.to_string()))
-            }),
-        _ => None,
-    };
-    match inner {
-        None => Ok(record),
-        Some((field, text)) => serde_json::from_str(&text)
-            .map_err(|e| Reject(format!("field `{field}` is not a JSON event: {e}"))),
+    let mut record = record;
+    // Bounded: each level is a strictly shorter text.
+    for _ in 0..4 {
+        let Some((field, text)) = envelope(&record) else {
+            return Ok(record);
+        };
+        record = serde_json::from_str(&text).map_err(|e| match field {
+            "message" => cloudwatch_reason(&e),
+            _ => Reject(format!("field `{field}` is not a JSON event: {e}")),
+        })?;
     }
+    Ok(record)
+}
+
+/// Why a CloudWatch Logs event was not read: its message is not JSON.
+pub fn cloudwatch_reason(e: &serde_json::Error) -> Reject {
+    Reject(format!(
+        "CloudWatch Logs event whose `message` is not a JSON log record (plain-text messages \
+         are not read): {e}"
+    ))
+}
+
+/// The field of `record` holding the inner record as text, and that text.
+fn envelope(record: &Value) -> Option<(&'static str, String)> {
+    let o = record.as_object()?;
+    let text = |k: &'static str| o.get(k).and_then(Value::as_str).map(|s| (k, s.to_string()));
+    text("CloudTrailEvent")
+        .or_else(|| text("eventJson"))
+        .or_else(|| {
+            let log = fields::at(record, "properties.log")?.as_str()?;
+            let category = fields::text_ci(record, "category")?;
+            category
+                .starts_with("kube-audit")
+                .then(|| ("properties.log", log.to_string()))
+        })
+        .or_else(|| {
+            let cloudwatch = o.get("timestamp").is_some_and(Value::is_number)
+                && ["id", "eventId", "ingestionTime"]
+                    .iter()
+                    .any(|k| o.contains_key(*k));
+            cloudwatch.then(|| text("message")).flatten()
+        })
 }
 
 #[cfg(test)]
@@ -186,5 +209,21 @@ mod tests {
             .expect_err("bad")
             .0
             .contains("CloudTrailEvent"));
+        // CloudWatch Logs: a subscription's event, and the CLI's, around a LookupEvents record.
+        let lookup = r#"{"EventId":"x","CloudTrailEvent":"{\"eventVersion\":\"1.08\"}"}"#;
+        let sub = json!({"id": "3791", "timestamp": 1761991200000_u64, "message": lookup});
+        assert_eq!(unwrap_envelope(sub).expect("inner")["eventVersion"], "1.08");
+        let cli = json!({"logStreamName": "s", "timestamp": 1, "ingestionTime": 2,
+                         "eventId": "e", "message": "{\"kind\":\"Event\"}"});
+        assert_eq!(unwrap_envelope(cli).expect("inner")["kind"], "Event");
+        let text = json!({"id": "1", "timestamp": 1, "message": "START RequestId: 42"});
+        let reason = unwrap_envelope(text).expect_err("plain text").0;
+        assert!(
+            reason.starts_with("CloudWatch Logs event whose `message`"),
+            "{reason}"
+        );
+        // A record that only has a `message` is not an envelope.
+        let plain = json!({"message": "{}", "level": "info"});
+        assert_eq!(unwrap_envelope(plain.clone()).expect("as is"), plain);
     }
 }

@@ -3,11 +3,14 @@
 //! [`parse_all`] runs a whole input through the reader and these in memory (tests, fuzzing,
 //! small inputs); the [`ingest`](super::ingest) pipeline streams instead.
 
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use nhiscope_engine::model::EventRow;
 use serde_json::Value;
 
 use super::reader::{self, read_records, RecordAt, RecordSink};
-use super::{cloudtrail, detect, unwrap_envelope, Format};
+use super::{cloudtrail, cloudwatch_reason, detect, unwrap_envelope, Format};
 
 /// A record's format and event, or its format (when known) and why it was not normalised.
 pub type Normalised = Result<(Format, EventRow), (Option<Format>, String)>;
@@ -16,6 +19,19 @@ pub type Normalised = Result<(Format, EventRow), (Option<Format>, String)>;
 /// ([`cloudtrail::parse_text`]), everything else (and any record it declines) the general one,
 /// through a `Value`. Text that is not JSON is reported as such.
 pub fn normalise_text(text: &str, forced: Option<Format>) -> Normalised {
+    match cloudwatch_message(text) {
+        Some(message) => normalise_json(&message, forced, |e| cloudwatch_reason(&e).0),
+        None => normalise_json(text, forced, |e| format!("invalid JSON: {e}")),
+    }
+}
+
+/// [`normalise_text`] once envelopes given as text are off; `invalid` words the reason when
+/// `text` is not JSON.
+fn normalise_json(
+    text: &str,
+    forced: Option<Format>,
+    invalid: impl Fn(serde_json::Error) -> String,
+) -> Normalised {
     if matches!(forced, None | Some(Format::CloudTrail)) {
         if let Some(outcome) = cloudtrail::parse_text(text) {
             return outcome
@@ -25,8 +41,41 @@ pub fn normalise_text(text: &str, forced: Option<Format>) -> Normalised {
     }
     match serde_json::from_str::<Value>(text) {
         Ok(v) => normalise(reader::merge_row(v), forced),
-        Err(e) => Err((None, format!("invalid JSON: {e}"))),
+        Err(e) => Err((None, invalid(e))),
     }
+}
+
+/// The message of a CloudWatch Logs event given as text, when it holds a JSON object (the
+/// envelope [`unwrap_envelope`] recognises), so the record inside takes the fast path too;
+/// anything else (a plain-text message included) is left to the general path and its reasons.
+fn cloudwatch_message(text: &str) -> Option<String> {
+    /// The keys of a CloudWatch Logs event (subscription payload or `aws logs` output).
+    #[derive(serde::Deserialize)]
+    struct Event {
+        message: Option<String>,
+        timestamp: Option<serde_json::Number>,
+        id: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "eventId")]
+        event_id: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "ingestionTime")]
+        ingestion_time: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "CloudTrailEvent")]
+        lookup: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "eventJson")]
+        lake: Option<serde::de::IgnoredAny>,
+        properties: Option<serde::de::IgnoredAny>,
+    }
+    static MESSAGE: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"\"message\""));
+    MESSAGE.find(text.as_bytes())?;
+    let e: Event = serde_json::from_str(text).ok()?;
+    let envelope = e.timestamp.is_some()
+        && (e.id.is_some() || e.event_id.is_some() || e.ingestion_time.is_some())
+        && e.lookup.is_none()
+        && e.lake.is_none()
+        && e.properties.is_none();
+    let message = e.message?;
+    (envelope && message.trim_start().starts_with('{')).then_some(message)
 }
 
 /// One record → its format and event, or the format (when known) and why not.

@@ -5,13 +5,17 @@
 //!   CloudTrail's S3 delivery files);
 //! - a document: a bare array of records, or one wrapper object whose array key is one of
 //!   [`WRAPPER_KEYS`] (CloudTrail `Records`, Azure Monitor `records`, Graph `value`,
-//!   LookupEvents `Events`, CloudTrail Lake `QueryResultRows`), or one pretty-printed record.
-//!   Arrays are streamed element by element (a `serde` visitor over the reader), never loaded
-//!   whole. Documents may follow one another (concatenated JSON). A syntax error ends the
+//!   LookupEvents `Events`, CloudTrail Lake `QueryResultRows`, CloudWatch Logs `logEvents` and
+//!   `events`), or one pretty-printed record. Arrays are streamed element by element (a
+//!   `serde` visitor over the reader), never loaded whole. Documents may follow one another
+//!   (concatenated JSON, as Firehose writes CloudWatch Logs payloads). A syntax error ends the
 //!   input (reported with its line).
 //!
+//! CloudWatch Logs control messages (health checks with no events) are skipped.
+//!
 //! The mode is chosen from the first line: a first line that is a complete JSON value (and is
-//! not longer than [`LINE_MODE_LIMIT`]) means NDJSON.
+//! not longer than [`LINE_MODE_LIMIT`]) means NDJSON; one that is several values one after
+//! another means concatenated documents.
 
 use std::cell::Cell;
 use std::fmt;
@@ -27,31 +31,40 @@ use serde_json::{Map, Value};
 
 use super::lenient::Arr;
 
-/// Array keys of the wrapper objects records travel in.
-pub const WRAPPER_KEYS: &[&str] = &["Records", "records", "value", "Events", "QueryResultRows"];
-
-/// [`WRAPPER_KEYS`] as they appear in the text (a cheap test before reading a line's keys).
-const WRAPPER_KEY_TEXTS: &[&str] = &[
-    "\"Records\"",
-    "\"records\"",
-    "\"value\"",
-    "\"Events\"",
-    "\"QueryResultRows\"",
+/// Array keys of the wrapper objects records travel in: CloudTrail S3 delivery `Records`, Azure
+/// Monitor `records`, Graph `value`, LookupEvents `Events`, CloudTrail Lake `QueryResultRows`,
+/// CloudWatch Logs subscription payloads `logEvents` (as Firehose, Lambda and Kinesis deliver
+/// them) and the `events` of `aws logs filter-log-events` / `get-log-events` output.
+pub const WRAPPER_KEYS: &[&str] = &[
+    "Records",
+    "records",
+    "value",
+    "Events",
+    "QueryResultRows",
+    "logEvents",
+    "events",
 ];
 
-/// [`WRAPPER_KEY_TEXTS`] as searchers, built once (building one costs more than a search).
+/// [`WRAPPER_KEYS`] as they appear in a line, quoted (a cheap test before reading its keys; an
+/// unquoted hint such as `vents"` would also stop at every `"PutLogEvents"` value), as
+/// searchers built once (building one costs more than a search).
 static WRAPPER_KEY_FINDERS: LazyLock<Vec<memmem::Finder<'static>>> = LazyLock::new(|| {
-    WRAPPER_KEY_TEXTS
+    WRAPPER_KEYS
         .iter()
-        .map(|k| memmem::Finder::new(k.as_bytes()))
+        .map(|k| memmem::Finder::new(format!("\"{k}\"").as_bytes()).into_owned())
         .collect()
 });
+
+/// The `messageType` of CloudWatch Logs payloads that carry no log events (the health checks
+/// CloudWatch sends down a new subscription); their `logEvents` are skipped.
+const CONTROL_MESSAGE: &str = "CONTROL_MESSAGE";
 
 /// A first line longer than this is streamed as a document instead of parsed as one line.
 pub const LINE_MODE_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// Where a record is: its line (for streamed documents, the line its closing brace is on) and,
-/// inside a wrapper or array, its index.
+/// inside a wrapper or array, its index (in a streamed input, counted across its documents:
+/// concatenated documents on one line still give each record its own place).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordAt {
     pub line: u64,
@@ -149,6 +162,7 @@ pub fn read_records_limited(
                 return offer_lines(all, 0, sink);
             }
             Err(e) if e.is_eof() && line.ends_with(b"\n") => {} // a multi-line document
+            Err(_) if concatenated(&line) => {} // `{...}{...}`: documents one after another
             Err(e) => {
                 sink.malformed(1, format!("invalid JSON: {e}"));
                 return offer_lines(input, 1, sink);
@@ -158,6 +172,17 @@ pub fn read_records_limited(
     let rest: Box<dyn BufRead + Send> =
         Box::new(io::BufReader::new(Cursor::new(line).chain(input)));
     read_document(rest, 0, sink)
+}
+
+/// True when `line` is a complete JSON value followed by another object or array: concatenated
+/// JSON without a delimiter, as Firehose writes CloudWatch Logs payloads (read as documents).
+fn concatenated(line: &[u8]) -> bool {
+    let mut values = serde_json::Deserializer::from_slice(line).into_iter::<IgnoredAny>();
+    matches!(values.next(), Some(Ok(_)))
+        && line[values.byte_offset()..]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| matches!(b, b'{' | b'['))
 }
 
 /// NDJSON after line `done`: the sink's to take, or read here line by line.
@@ -284,7 +309,8 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
         return;
     }
     match serde_json::from_str::<Wrapped>(text) {
-        Ok(Wrapped(mut arrays)) => {
+        Ok(Wrapped { control: true, .. }) => {}
+        Ok(Wrapped { mut arrays, .. }) => {
             // The first wrapper key in `WRAPPER_KEYS` order whose value is an array.
             arrays.sort_by_key(|(k, _)| *k);
             match arrays.into_iter().next() {
@@ -305,8 +331,12 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
 }
 
 /// The arrays under the wrapper keys of a JSON object (by index in [`WRAPPER_KEYS`]), each
-/// element as its raw text, read in one pass; other entries are only checked.
-struct Wrapped<'a>(Vec<(usize, Vec<&'a RawValue>)>);
+/// element as its raw text, read in one pass; other entries are only checked. `control`: the
+/// object is a CloudWatch Logs control message ([`CONTROL_MESSAGE`]).
+struct Wrapped<'a> {
+    arrays: Vec<(usize, Vec<&'a RawValue>)>,
+    control: bool,
+}
 
 impl<'de: 'a, 'a> serde::Deserialize<'de> for Wrapped<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Wrapped<'a>, D::Error> {
@@ -317,20 +347,26 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Wrapped<'a> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wrapped<'a>, A::Error> {
-                let mut out = Vec::new();
+                let mut out = Wrapped {
+                    arrays: Vec::new(),
+                    control: false,
+                };
                 while let Some(k) = map.next_key::<String>()? {
                     match WRAPPER_KEYS.iter().position(|w| *w == k) {
                         Some(i) => {
                             if let Arr(Some(items)) = map.next_value::<Arr<&'a RawValue>>()? {
-                                out.push((i, items));
+                                out.arrays.push((i, items));
                             }
+                        }
+                        None if k == "messageType" => {
+                            out.control = map.next_value::<Value>()? == CONTROL_MESSAGE;
                         }
                         None => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
                 }
-                Ok(Wrapped(out))
+                Ok(out)
             }
         }
         d.deserialize_map(V(std::marker::PhantomData))
@@ -414,6 +450,7 @@ fn read_document(
         count: count.clone(),
     };
     let mut de = serde_json::Deserializer::from_reader(reader);
+    let items = Rc::new(Cell::new(0));
     // One document after the other: concatenated JSON (`{...}{...}`, as some delivery
     // pipelines write it) and a large first line followed by NDJSON both read through.
     let mut values = || -> Result<(), serde_json::Error> {
@@ -421,6 +458,7 @@ fn read_document(
             let top = Top {
                 sink: &mut *sink,
                 lines: count.clone(),
+                items: items.clone(),
             };
             top.deserialize(&mut de)?;
             if de.end().is_ok() {
@@ -441,9 +479,13 @@ fn read_document(
     }
 }
 
+/// One document of a streamed input. `lines`: newlines read so far; `items`: array elements
+/// delivered so far, counted across the documents of the input, so that each record's
+/// [`RecordAt`] is its own even when concatenated documents share a line.
 struct Top<'a> {
     sink: &'a mut dyn RecordSink,
     lines: Rc<Cell<u64>>,
+    items: Rc<Cell<u64>>,
 }
 
 impl<'de> DeserializeSeed<'de> for Top<'_> {
@@ -461,17 +503,22 @@ impl<'de> Visitor<'de> for Top<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        stream(seq, self.sink, &self.lines)
+        stream(seq, self.sink, &self.lines, &self.items)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut rest = Map::new();
         let mut wrapped = false;
+        // A control message's events are skipped (`messageType` comes first in the payloads
+        // CloudWatch Logs sends).
+        let mut control = false;
         while let Some(key) = map.next_key::<String>()? {
             if WRAPPER_KEYS.contains(&key.as_str()) {
                 let seed = Elements {
                     sink: &mut *self.sink,
                     lines: self.lines.clone(),
+                    items: self.items.clone(),
+                    skip: control,
                 };
                 match map.next_value_seed(seed)? {
                     None => wrapped = true,
@@ -480,7 +527,9 @@ impl<'de> Visitor<'de> for Top<'_> {
                     }
                 }
             } else {
-                rest.insert(key, map.next_value::<Value>()?);
+                let value = map.next_value::<Value>()?;
+                control |= key == "messageType" && value == CONTROL_MESSAGE;
+                rest.insert(key, value);
             }
         }
         if !wrapped {
@@ -497,24 +546,27 @@ impl<'de> Visitor<'de> for Top<'_> {
 fn stream<'de, A: SeqAccess<'de>>(
     mut seq: A,
     sink: &mut dyn RecordSink,
-    lines: &Rc<Cell<u64>>,
+    lines: &Cell<u64>,
+    items: &Cell<u64>,
 ) -> Result<(), A::Error> {
-    let mut i = 0u64;
     while let Some(v) = seq.next_element::<Box<RawValue>>()? {
         let at = RecordAt {
             line: lines.get() + 1,
-            index: Some(i),
+            index: Some(items.get()),
         };
         sink.raw(at, v.get());
-        i += 1;
+        items.set(items.get() + 1);
     }
     Ok(())
 }
 
-/// The value of a wrapper key: streamed when it is an array (`None`), kept otherwise.
+/// The value of a wrapper key: streamed when it is an array (`None`; read and dropped when
+/// `skip`), kept otherwise.
 struct Elements<'a> {
     sink: &'a mut dyn RecordSink,
     lines: Rc<Cell<u64>>,
+    items: Rc<Cell<u64>>,
+    skip: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Elements<'_> {
@@ -530,8 +582,12 @@ impl<'de> Visitor<'de> for Elements<'_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<Value>, A::Error> {
-        stream(seq, self.sink, &self.lines).map(|_| None)
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        if self.skip {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(None);
+        }
+        stream(seq, self.sink, &self.lines, &self.items).map(|_| None)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
         use serde::Deserialize;
@@ -616,12 +672,6 @@ mod tests {
     }
 
     #[test]
-    fn wrapper_key_texts_are_the_wrapper_keys() {
-        let quoted: Vec<String> = WRAPPER_KEYS.iter().map(|k| format!("\"{k}\"")).collect();
-        assert_eq!(quoted, WRAPPER_KEY_TEXTS);
-    }
-
-    #[test]
     fn ndjson_with_a_bad_line_keeps_going() {
         let c = read("# a license\nline two\n");
         assert_eq!(c.bad.len(), 1, "one reason for a non-JSON input");
@@ -669,6 +719,46 @@ mod tests {
         let c = read("[{\"a\":1}]{\"a\":2}\n{\"a\":3} oops");
         assert_eq!(c.records.len(), 3, "{:?}", c.bad);
         assert_eq!(c.bad.len(), 1, "trailing garbage is reported: {:?}", c.bad);
+    }
+
+    #[test]
+    fn cloudwatch_logs_payloads_concatenated_or_one_per_line() {
+        let data = |ids: &[u32]| {
+            let events: Vec<String> = ids
+                .iter()
+                .map(|i| format!(r#"{{"id":"{i}","timestamp":1,"message":"{{\"n\":{i}}}"}}"#))
+                .collect();
+            format!(
+                r#"{{"messageType":"DATA_MESSAGE","owner":"111122223333","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":[{}]}}"#,
+                events.join(",")
+            )
+        };
+        let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
+        // Firehose without a delimiter: payloads back to back on one line.
+        let c = read(&format!("{control}{}{}", data(&[1, 2]), data(&[3])));
+        let messages: Vec<&Value> = c.records.iter().map(|(_, r)| &r["message"]).collect();
+        assert_eq!(
+            messages,
+            ["{\"n\":1}", "{\"n\":2}", "{\"n\":3}"],
+            "{:?}",
+            c.bad
+        );
+        assert!(c.bad.is_empty(), "{:?}", c.bad);
+        let at: Vec<&str> = c.records.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(
+            at,
+            ["1#0", "1#1", "1#2"],
+            "one line, each record its own place"
+        );
+        // One payload per line; the control message's event is skipped here too.
+        let c = read(&format!("{}\n{control}\n{}\n", data(&[1, 2]), data(&[3])));
+        let at: Vec<&str> = c.records.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["1#0", "1#1", "3#0"], "{:?}", c.bad);
+        // `aws logs filter-log-events` output, pretty-printed.
+        let cli = "{\n  \"events\": [\n    {\"logStreamName\": \"s\", \"timestamp\": 1, \"message\": \"{}\", \"ingestionTime\": 2, \"eventId\": \"e\"}\n  ],\n  \"searchedLogStreams\": []\n}\n";
+        let c = read(cli);
+        assert_eq!(c.records.len(), 1, "{:?}", c.bad);
+        assert_eq!(c.records[0].1["eventId"], "e");
     }
 
     #[test]
