@@ -37,7 +37,7 @@ for root in roots:
             try:
                 doc = json.loads(raw)
                 if isinstance(doc, dict):
-                    for k in ("Records", "records", "value", "Events"):
+                    for k in ("Records", "records", "value", "Events", "QueryResultRows", "logEvents", "events"):
                         if isinstance(doc.get(k), list):
                             records += doc[k]
                     records.append(doc)
@@ -51,6 +51,10 @@ for root in roots:
                         pass
             for r in records[:200]:
                 seed(json.dumps(r).encode())
+            # A few inside a CloudWatch Logs subscription payload, as Firehose delivers them.
+            for r in records[:10]:
+                event = {"id": "1", "timestamp": 1, "message": json.dumps(r)}
+                seed(json.dumps({"messageType": "DATA_MESSAGE", "logEvents": [event]}).encode())
 PY
 echo "==> $(ls "$SEEDS" | wc -l) seed inputs"
 cd fuzz

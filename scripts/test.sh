@@ -29,6 +29,11 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The cargo-fuzz targets live outside the workspace (no DuckDB in their build): compile and lint
+# them here so a parser API change cannot break them unnoticed (running them: scripts/fuzz.sh).
+echo "==> cargo fmt --check, cargo clippy (fuzz targets)"
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+CARGO_TARGET_DIR="$CACHE/fuzz-check" cargo clippy --manifest-path fuzz/Cargo.toml --bins --locked -- -D warnings
 echo "==> cargo test"
 log="$(mktemp)"
 cargo test --workspace --locked 2>&1 | tee "$log"
