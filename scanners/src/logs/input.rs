@@ -1,5 +1,5 @@
-//! What `nhiscope ingest` reads: files, directories (recursively, in name order, hidden entries
-//! skipped), glob patterns and `-` for stdin. Gzip is recognised by its magic bytes, whatever
+//! What `nhiscope ingest` reads: files, directories (recursively, in name order; hidden entries
+//! and CloudTrail digest and Insights files skipped), glob patterns and `-` for stdin. Gzip is recognised by its magic bytes, whatever
 //! the file is called; concatenated gzip members are read through.
 
 use std::fs::File;
@@ -114,6 +114,15 @@ pub fn expand(args: &[String]) -> (Vec<Input>, Vec<String>) {
     (inputs, errors)
 }
 
+/// CloudTrail digest files (`<account>_CloudTrail-Digest_<region>_...json.gz`: a trail's log
+/// files and their hashes; one per region and hour when log file validation is on, CIS AWS 3.2)
+/// and Insights files (`_CloudTrail-Insight_`: API call rate anomalies, not calls) sit next to
+/// the logs in a trail's bucket; a walk over a synced bucket leaves them out rather than
+/// quarantining each. Named explicitly, one is read (and its records reported as not events).
+pub fn is_cloudtrail_digest_or_insight(file_name: &str) -> bool {
+    file_name.contains("_CloudTrail-Digest_") || file_name.contains("_CloudTrail-Insight_")
+}
+
 fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<String>) {
     let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
@@ -124,11 +133,8 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<String>) {
     };
     entries.sort();
     for p in entries {
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.starts_with('.') || is_cloudtrail_digest_or_insight(name) {
             continue;
         }
         if p.is_dir() {
@@ -159,6 +165,10 @@ mod tests {
         enc.write_all(b"{\"y\":2}\n").expect("gz");
         enc.finish().expect("finish");
         std::fs::write(dir.path().join(".hidden"), b"x").expect("write");
+        let digest = "111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20260502T110000Z.json";
+        std::fs::write(sub.join(digest), b"{\"logFiles\":[]}").expect("write");
+        let insight = "111122223333_CloudTrail-Insight_us-east-1_20260502T1000Z_x.json.gz";
+        std::fs::write(sub.join(insight), b"{\"Records\":[]}").expect("write");
 
         let (inputs, errors) = expand(&[dir.path().display().to_string()]);
         assert!(errors.is_empty(), "{errors:?}");

@@ -82,6 +82,19 @@ fn cloudwatch_message(text: &str) -> Option<String> {
 pub fn normalise(record: Value, forced: Option<Format>) -> Normalised {
     let record = unwrap_envelope(record).map_err(|r| (None, r.0))?;
     let Some(format) = forced.or_else(|| detect(&record)) else {
+        if record.get("digestStartTime").is_some() && record.get("logFiles").is_some() {
+            return Err((
+                None,
+                "a CloudTrail digest file (log file hashes, no events): not a log".into(),
+            ));
+        }
+        if record.get("eventType").and_then(Value::as_str) == Some("AwsCloudTrailInsight") {
+            return Err((
+                None,
+                "a CloudTrail Insights event (an API call rate anomaly, not a call): not ingested"
+                    .into(),
+            ));
+        }
         let keys: Vec<&str> = record
             .as_object()
             .map(|o| o.keys().take(8).map(String::as_str).collect())
@@ -148,4 +161,23 @@ pub fn parse_all(
     };
     read_records(input, &mut c)?;
     Ok((c.events, c.rejected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_and_insights_records_are_named_as_such() {
+        let digest = r#"{"awsAccountId":"111122223333","digestStartTime":"2026-05-02T10:00:00Z","logFiles":[]}"#;
+        let (format, reason) = normalise_text(digest, None).expect_err("not a log");
+        assert_eq!(format, None);
+        assert!(reason.starts_with("a CloudTrail digest file"), "{reason}");
+        let insight = r#"{"eventVersion":"1.07","eventTime":"2026-05-02T10:00:00Z","eventID":"i","eventType":"AwsCloudTrailInsight","insightDetails":{"eventName":"CreateAccessKey"},"eventCategory":"Insight"}"#;
+        let (_, reason) = normalise_text(insight, None).expect_err("not a call");
+        assert!(
+            reason.starts_with("a CloudTrail Insights event"),
+            "{reason}"
+        );
+    }
 }
