@@ -1,8 +1,11 @@
-//! Microsoft Entra ID sign-in and audit logs, in both shapes found in the wild: the Graph API
-//! objects (`signIn`, `directoryAudit`; files of `{"value": [...]}`) and Azure Monitor
+//! Microsoft Entra ID sign-in and audit logs, in the three shapes found in the wild: the Graph
+//! API objects (`signIn`, `directoryAudit`; files of `{"value": [...]}`), Azure Monitor
 //! diagnostic exports (`{"records": [...]}`, the Graph object under `properties`, the kind in
 //! `category`: SignInLogs, NonInteractiveUserSignInLogs, ServicePrincipalSignInLogs,
-//! ManagedIdentitySignInLogs, AuditLogs, ...). Diagnostic exports spell keys in any case.
+//! ManagedIdentitySignInLogs, AuditLogs, ...), and rows of the Log Analytics / Microsoft
+//! Sentinel tables (workspace data export, query results: flat PascalCase columns, the table
+//! in `Type`: SigninLogs, AADNonInteractiveUserSignInLogs, AADServicePrincipalSignInLogs,
+//! AADManagedIdentitySignInLogs, AuditLogs; time in `TimeGenerated`). Keys match in any case.
 //!
 //! Service principal and managed identity sign-ins resolve to `servicePrincipalId`; user
 //! sign-ins to `userId` with the app in `attributes`. Audit events that add a credential
@@ -11,7 +14,7 @@
 use nhiscope_engine::model::EventRow;
 use serde_json::Value;
 
-use super::fields::{self, at, at_ci, first_ci, text_ci};
+use super::fields::{self, at_ci, first_ci, text_ci};
 use super::{Format, LogParser, Reject};
 
 const SIGN_IN_CATEGORIES: &[&str] = &[
@@ -34,6 +37,19 @@ fn category(r: &Value) -> Option<String> {
     text_ci(r, "category")
 }
 
+/// The Log Analytics table a row comes from (its `Type` column), named as the diagnostic
+/// categories are (`AADServicePrincipalSignInLogs` → `ServicePrincipalSignInLogs`), when it is
+/// one of Entra's.
+fn log_analytics_table(r: &Value) -> Option<&str> {
+    let t = r.get("Type")?.as_str()?;
+    let name = t.strip_prefix("AAD").unwrap_or(t);
+    SIGN_IN_CATEGORIES
+        .iter()
+        .chain(&["AuditLogs"])
+        .find(|c| c.eq_ignore_ascii_case(name))
+        .copied()
+}
+
 pub struct EntraSignIn;
 
 impl LogParser for EntraSignIn {
@@ -42,6 +58,9 @@ impl LogParser for EntraSignIn {
     }
 
     fn detect(&self, r: &Value) -> bool {
+        if let Some(table) = log_analytics_table(r) {
+            return SIGN_IN_CATEGORIES.contains(&table);
+        }
         if let Some(c) = category(r) {
             return SIGN_IN_CATEGORIES
                 .iter()
@@ -56,7 +75,7 @@ impl LogParser for EntraSignIn {
 
     fn parse(&self, r: &Value) -> Result<EventRow, Reject> {
         let b = body(r);
-        let event_time = ["createdDateTime", "time"]
+        let event_time = ["createdDateTime", "time", "TimeGenerated"]
             .iter()
             .find_map(|k| {
                 at_ci(b, k)
@@ -64,7 +83,9 @@ impl LogParser for EntraSignIn {
                     .and_then(fields::timestamp)
             })
             .ok_or_else(|| Reject::missing("createdDateTime"))?;
-        let cat = category(r);
+        let cat = log_analytics_table(r)
+            .map(str::to_string)
+            .or_else(|| category(r));
         let event_types: Vec<String> = at_ci(b, "signInEventTypes")
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(fields::as_text).collect())
@@ -149,7 +170,12 @@ impl LogParser for EntraSignIn {
             ),
             ("client_app", at_ci(b, "clientAppUsed").cloned()),
             ("auth_protocol", at_ci(b, "authenticationProtocol").cloned()),
-            ("country", at_ci(b, "location.countryOrRegion").cloned()),
+            (
+                "country",
+                at_ci(b, "location.countryOrRegion")
+                    .or_else(|| at_ci(b, "locationDetails.countryOrRegion"))
+                    .cloned(),
+            ),
             ("failure_reason", at_ci(b, "status.failureReason").cloned()),
         ]);
         Ok(EventRow {
@@ -172,7 +198,13 @@ impl LogParser for EntraSignIn {
             session_issuer: None,
             chain: Vec::new(),
             target: first_ci(b, &["resourceDisplayName", "resourceId"]),
-            region: first_ci(b, &["location.countryOrRegion"]),
+            region: first_ci(
+                b,
+                &[
+                    "location.countryOrRegion",
+                    "locationDetails.countryOrRegion",
+                ],
+            ),
             source_ip: first_ci(b, &["ipAddress"])
                 .or_else(|| first_ci(r, &["callerIpAddress"]))
                 .map(|s| fields::ip(&s)),
@@ -197,6 +229,9 @@ impl LogParser for EntraAudit {
     }
 
     fn detect(&self, r: &Value) -> bool {
+        if let Some(table) = log_analytics_table(r) {
+            return table == "AuditLogs";
+        }
         let b = body(r);
         if category(r).is_some() && !std::ptr::eq(b, r) {
             return at_ci(b, "initiatedBy").is_some() || at_ci(b, "activityDisplayName").is_some();
@@ -212,10 +247,11 @@ impl LogParser for EntraAudit {
             .ok_or_else(|| Reject::missing("activityDisplayName"))?;
         let event_time = at_ci(b, "activityDateTime")
             .or_else(|| at_ci(r, "time"))
+            .or_else(|| at_ci(r, "TimeGenerated"))
             .and_then(fields::timestamp)
             .ok_or_else(|| Reject::missing("activityDateTime"))?;
         let (actor, actor_id, actor_type) =
-            if at(b, "initiatedBy.user").is_some_and(Value::is_object) {
+            if at_ci(b, "initiatedBy.user").is_some_and(Value::is_object) {
                 (
                     first_ci(
                         b,
@@ -367,6 +403,87 @@ mod tests {
         assert_eq!(e.outcome, "failure");
         assert_eq!(e.error_code.as_deref(), Some("7000215"));
         assert_eq!(e.interactive, Some(false));
+    }
+
+    #[test]
+    fn log_analytics_rows() {
+        // Rows of the Sentinel / Log Analytics tables, as a workspace data export writes them.
+        let sp = json!({
+            "TenantId": "ws-tenant", "TimeGenerated": "2026-05-02T10:00:00.1234567Z",
+            "Type": "AADServicePrincipalSignInLogs", "Category": "ServicePrincipalSignInLogs",
+            "OperationName": "Sign-in activity", "ResultType": "7000215",
+            "Id": "la-sp-1", "CorrelationId": "corr-1", "AppId": "app-1",
+            "ServicePrincipalId": "sp-1", "ServicePrincipalName": "ci-deployer",
+            "ServicePrincipalCredentialKeyId": "key-9", "IPAddress": "20.1.2.3",
+            "Location": "US", "LocationDetails": {"city": "Boydton", "countryOrRegion": "US"},
+            "ResourceDisplayName": "Microsoft Graph", "ResourceIdentity": "00000003-0000-0000-c000-000000000000"
+        });
+        assert!(EntraSignIn.detect(&sp) && !EntraAudit.detect(&sp));
+        let e = EntraSignIn.parse(&sp).expect("parse");
+        assert_eq!(e.actor_id.as_deref(), Some("sp-1"));
+        assert_eq!(e.actor_type.as_deref(), Some("servicePrincipal"));
+        assert_eq!(e.credential_id.as_deref(), Some("key-9"));
+        assert_eq!(e.event_id, "la-sp-1");
+        assert_eq!(
+            (e.outcome.as_str(), e.error_code.as_deref()),
+            ("failure", Some("7000215"))
+        );
+        assert_eq!(e.source_ip.as_deref(), Some("20.1.2.3"));
+        assert_eq!(e.region.as_deref(), Some("US"));
+        assert_eq!(e.target.as_deref(), Some("Microsoft Graph"));
+        assert_eq!(
+            e.event_source.as_deref(),
+            Some("ServicePrincipalSignInLogs")
+        );
+
+        let mi = json!({
+            "TimeGenerated": "2026-05-02T10:05:00Z", "Type": "AADManagedIdentitySignInLogs",
+            "Id": "la-mi-1", "ResultType": "0", "ServicePrincipalId": "mi-1",
+            "ServicePrincipalName": "vm-payments", "AppId": "app-mi", "ResourceDisplayName": "Azure Key Vault"
+        });
+        let e = EntraSignIn.parse(&mi).expect("parse");
+        assert_eq!(e.actor_type.as_deref(), Some("managedIdentity"));
+        assert_eq!(
+            (e.outcome.as_str(), e.interactive),
+            ("success", Some(false))
+        );
+
+        let user = json!({
+            "TimeGenerated": "2026-05-02T10:06:00Z", "Type": "SigninLogs", "Id": "la-u-1",
+            "CreatedDateTime": "2026-05-02T10:05:59Z", "UserPrincipalName": "alice@example.com",
+            "UserId": "u-1", "AppId": "app-portal", "AppDisplayName": "Azure Portal",
+            "IPAddress": "198.51.100.7", "IsInteractive": true, "ResultType": "0",
+            "Status": {"errorCode": 0}, "UserAgent": "Mozilla/5.0"
+        });
+        let e = EntraSignIn.parse(&user).expect("parse");
+        assert_eq!(e.actor_id.as_deref(), Some("u-1"));
+        assert_eq!(e.interactive, Some(true));
+        assert_eq!(
+            e.event_time,
+            fields::timestamp(&json!("2026-05-02T10:05:59Z")).expect("t")
+        );
+
+        let audit = json!({
+            "TenantId": "t-1", "TimeGenerated": "2026-05-02T11:00:00Z", "Type": "AuditLogs",
+            "Category": "ApplicationManagement", "OperationName": "Add service principal credentials",
+            "ActivityDisplayName": "Add service principal credentials", "Id": "Directory_9",
+            "Result": "success", "LoggedByService": "Core Directory", "CorrelationId": "corr-9",
+            "InitiatedBy": {"user": {"id": "u-2", "userPrincipalName": "carol@example.com", "ipAddress": "203.0.113.5"}},
+            "TargetResources": [{"id": "sp-1", "displayName": "ci-deployer", "type": "ServicePrincipal",
+                "modifiedProperties": [{"displayName": "KeyDescription", "oldValue": "[]",
+                    "newValue": "[\"[KeyIdentifier=0a0b0c0d-0000-4000-8000-000000000009,KeyType=Password,KeyUsage=Verify,DisplayName=ci]\"]"}]}]
+        });
+        assert!(EntraAudit.detect(&audit) && !EntraSignIn.detect(&audit));
+        let e = EntraAudit.parse(&audit).expect("parse");
+        assert_eq!(e.actor.as_deref(), Some("carol@example.com"));
+        assert_eq!(e.source_ip.as_deref(), Some("203.0.113.5"));
+        assert_eq!(e.target.as_deref(), Some("sp-1"));
+        assert_eq!(
+            e.issued_credential_id.as_deref(),
+            Some("0a0b0c0d-0000-4000-8000-000000000009")
+        );
+        // `Type` of another table is not Entra's.
+        assert!(!EntraAudit.detect(&json!({"Type": "AzureActivity", "TimeGenerated": "x"})));
     }
 
     #[test]

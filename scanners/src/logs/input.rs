@@ -1,6 +1,7 @@
 //! What `nhiscope ingest` reads: files, directories (recursively, in name order; hidden entries
-//! and CloudTrail digest and Insights files skipped), glob patterns and `-` for stdin. Gzip is recognised by its magic bytes, whatever
-//! the file is called; concatenated gzip members are read through.
+//! and CloudTrail digest and Insights files skipped), glob patterns and `-` for stdin. Gzip is
+//! recognised by its magic bytes, whatever the file is called; concatenated gzip members are
+//! read through.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
