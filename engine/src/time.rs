@@ -29,10 +29,12 @@ pub fn format(t: Micros) -> String {
 
 /// Parses the timestamp spellings found in cloud APIs and exports: RFC 3339
 /// (`2024-01-02T03:04:05Z`, `+00:00` offsets, fractional seconds), the space-separated form
-/// used by some exports (`2019-12-18 19:10:08+00:00`), a bare date-time without zone (taken as
-/// UTC) and a bare date. Returns `None` for anything else.
+/// used by some exports (`2019-12-18 19:10:08+00:00`), BigQuery's JSON exports
+/// (`2019-12-18 19:10:08.123456 UTC`), a bare date-time without zone (taken as UTC) and a bare
+/// date. Returns `None` for anything else.
 pub fn parse(text: &str) -> Option<Micros> {
     let text = text.trim();
+    let text = text.strip_suffix(" UTC").unwrap_or(text);
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.timestamp_micros());
     }
@@ -87,6 +89,8 @@ mod tests {
         assert_eq!(parse("2019-12-18T19:10:08+00:00"), Some(want));
         assert_eq!(parse("2019-12-18T19:10:08"), Some(want));
         assert_eq!(parse("2019-12-18T19:10:08.000Z"), Some(want));
+        assert_eq!(parse("2019-12-18 19:10:08 UTC"), Some(want));
+        assert_eq!(parse("2019-12-18 19:10:08.5 UTC"), Some(want + 500_000));
         assert_eq!(format(want), "2019-12-18T19:10:08Z");
         assert_eq!(parse("N/A"), None);
         assert_eq!(parse(""), None);

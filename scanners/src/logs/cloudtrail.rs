@@ -25,13 +25,9 @@ impl LogParser for CloudTrail {
 
     fn detect(&self, r: &Value) -> bool {
         let Some(o) = r.as_object() else { return false };
-        if o.contains_key("eventName") {
-            return o.contains_key("eventVersion")
-                || o.contains_key("eventSource")
-                || o.contains_key("userIdentity");
-        }
-        o.contains_key("eventname")
-            && (o.contains_key("eventsource") || o.contains_key("eventversion"))
+        // Each key in either spelling, as `Record` reads them (a record may mix them).
+        let has = |k: &str| o.contains_key(k) || o.contains_key(&k.to_ascii_lowercase());
+        has("eventName") && (has("eventVersion") || has("eventSource") || has("userIdentity"))
     }
 
     fn parse(&self, r: &Value) -> Result<EventRow, Reject> {
@@ -494,6 +490,18 @@ fn session_name(arn: Option<&str>) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn keys_in_mixed_spellings_are_detected_as_the_fast_path_reads_them() {
+        // Found by the `cloudtrail_text` fuzz target: the fast path took this record (it reads
+        // every key in either spelling) while detection did not.
+        let text = r#"{"eventsource": "iam.amazonaws.com", "eventName": "CreateAccessKey",
+            "eventID": "ct-0002", "awsRegion": "eu-west-1"}"#;
+        assert!(parse_text(text).is_some());
+        let v: Value = serde_json::from_str(text).expect("json");
+        assert!(CloudTrail.detect(&v));
+        assert!(!CloudTrail.detect(&json!({"eventName": "X", "eventID": "e"})));
+    }
 
     #[test]
     fn assumed_role_session_resolves_to_its_role() {

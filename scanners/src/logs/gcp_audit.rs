@@ -1,4 +1,7 @@
-//! GCP Cloud Audit Logs: `LogEntry` JSON whose `protoPayload` is an `AuditLog`. The actor is
+//! GCP Cloud Audit Logs: `LogEntry` JSON whose `protoPayload` is an `AuditLog`, as Logging
+//! exports and sinks write it, or a row of a BigQuery log sink's `cloudaudit_googleapis_com_*`
+//! tables exported as JSON (`protopayload_auditlog`, `requestJson`/`responseJson` as text,
+//! integers as strings, `2026-05-02 10:00:00 UTC` times). The actor is
 //! `authenticationInfo.principalEmail` (or `principalSubject` for federated identities); the
 //! key it used is `serviceAccountKeyName`; `serviceAccountDelegationInfo` lists who delegated
 //! to it (original caller first). `CreateServiceAccountKey` responses name the new key.
@@ -17,11 +20,11 @@ impl LogParser for GcpAudit {
     }
 
     fn detect(&self, r: &Value) -> bool {
-        at(r, "protoPayload").is_some_and(Value::is_object)
+        payload(r).is_some()
     }
 
     fn parse(&self, r: &Value) -> Result<EventRow, Reject> {
-        let p = at(r, "protoPayload").ok_or_else(|| Reject::missing("protoPayload"))?;
+        let p = payload(r).ok_or_else(|| Reject::missing("protoPayload"))?;
         let action =
             text(p, "methodName").ok_or_else(|| Reject::missing("protoPayload.methodName"))?;
         let event_time = fields::first_time(r, &["timestamp", "receiveTimestamp"])
@@ -56,13 +59,22 @@ impl LogParser for GcpAudit {
                     .collect()
             })
             .unwrap_or_default();
-        let code = at(p, "status.code").and_then(Value::as_i64).unwrap_or(0);
+        let code = at(p, "status.code")
+            .and_then(|c| c.as_i64().or_else(|| c.as_str()?.trim().parse().ok()))
+            .unwrap_or(0);
         let tenant = text(r, "resource.labels.project_id")
             .or_else(|| project_of_log(text(r, "logName").as_deref()))
             .unwrap_or_default();
         let issued = action
             .ends_with("CreateServiceAccountKey")
-            .then(|| text(p, "response.name").map(|n| last_segment(&n)))
+            .then(|| {
+                text(p, "response.name")
+                    .or_else(|| {
+                        let json = text(p, "responseJson")?;
+                        text(&serde_json::from_str(&json).ok()?, "name")
+                    })
+                    .map(|n| last_segment(&n))
+            })
             .flatten();
         let attributes = fields::attributes(&[
             ("log_name", at(r, "logName").cloned()),
@@ -113,6 +125,13 @@ impl LogParser for GcpAudit {
     }
 }
 
+/// The `AuditLog` of a record: `protoPayload`, or `protopayload_auditlog` in BigQuery rows.
+fn payload(r: &Value) -> Option<&Value> {
+    ["protoPayload", "protopayload_auditlog"]
+        .iter()
+        .find_map(|k| at(r, k).filter(|p| p.is_object()))
+}
+
 fn last_segment(name: &str) -> String {
     name.rsplit('/').next().unwrap_or(name).to_string()
 }
@@ -155,5 +174,39 @@ mod tests {
         assert_eq!(e.source_ip.as_deref(), Some("10.1.2.3"));
         assert_eq!(e.actor_type.as_deref(), Some("serviceAccount"));
         assert_eq!(e.outcome, "success");
+    }
+
+    #[test]
+    fn bigquery_sink_rows() {
+        // A row of `cloudaudit_googleapis_com_activity` exported from BigQuery as JSON.
+        let r = json!({
+            "logName": "projects/prod-1/logs/cloudaudit.googleapis.com%2Factivity",
+            "resource": {"type": "service_account", "labels": {"project_id": "prod-1"}},
+            "timestamp": "2026-05-02 10:00:00.250000 UTC", "receiveTimestamp": "2026-05-02 10:00:01 UTC",
+            "severity": "NOTICE", "insertId": "bq-1",
+            "protopayload_auditlog": {
+                "serviceName": "iam.googleapis.com",
+                "methodName": "google.iam.admin.v1.CreateServiceAccountKey",
+                "resourceName": "projects/-/serviceAccounts/123",
+                "authenticationInfo": {"principalEmail": "dave@example.com"},
+                "requestMetadata": {"callerIp": "203.0.113.20", "callerSuppliedUserAgent": "gcloud"},
+                "status": {"code": "7", "message": "PERMISSION_DENIED"},
+                "responseJson": "{\"name\":\"projects/prod-1/serviceAccounts/ci@prod-1.iam.gserviceaccount.com/keys/beef01\"}"
+            }
+        });
+        assert!(GcpAudit.detect(&r));
+        let e = GcpAudit.parse(&r).expect("parse");
+        assert_eq!(e.tenant, "prod-1");
+        assert_eq!(e.actor.as_deref(), Some("dave@example.com"));
+        assert_eq!(e.issued_credential_id.as_deref(), Some("beef01"));
+        assert_eq!(
+            (e.outcome.as_str(), e.error_code.as_deref()),
+            ("failure", Some("7"))
+        );
+        assert_eq!(
+            e.event_time,
+            fields::timestamp(&json!("2026-05-02T10:00:00.25Z")).expect("t")
+        );
+        assert_eq!(e.event_id, "bq-1");
     }
 }
