@@ -33,7 +33,10 @@ impl LogParser for GcpAudit {
         let email = text(&auth, "principalEmail");
         let actor = email.clone().or_else(|| text(&auth, "principalSubject"));
         let actor_type = actor.as_deref().map(|a| {
-            if a.ends_with(".gserviceaccount.com") {
+            if a.starts_with("system:") {
+                // GKE's Kubernetes audit events (`serviceName` k8s.io): cluster identities.
+                super::k8s_audit::kind_of_user(a)
+            } else if a.ends_with(".gserviceaccount.com") {
                 "serviceAccount"
             } else if a.contains('@') {
                 "user"
@@ -208,5 +211,22 @@ mod tests {
             fields::timestamp(&json!("2026-05-02T10:00:00.25Z")).expect("t")
         );
         assert_eq!(e.event_id, "bq-1");
+    }
+
+    #[test]
+    fn gke_kubernetes_audit_actors_are_cluster_identities() {
+        let r = json!({
+            "insertId": "gke-1", "timestamp": "2026-05-02T10:00:00Z",
+            "resource": {"type": "k8s_cluster", "labels": {"project_id": "prod-1", "location": "europe-west1", "cluster_name": "prod"}},
+            "protoPayload": {
+                "serviceName": "k8s.io", "methodName": "io.k8s.core.v1.secrets.get",
+                "resourceName": "core/v1/namespaces/payments/secrets/db",
+                "authenticationInfo": {"principalEmail": "system:serviceaccount:payments:api"},
+                "requestMetadata": {"callerIp": "10.2.3.4"}
+            }
+        });
+        let e = GcpAudit.parse(&r).expect("parse");
+        assert_eq!(e.actor_type.as_deref(), Some("serviceaccount"));
+        assert_eq!(e.region.as_deref(), Some("europe-west1"));
     }
 }

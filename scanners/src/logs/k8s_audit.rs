@@ -118,8 +118,9 @@ impl LogParser for K8sAudit {
     }
 }
 
-/// serviceaccount, node, system or user.
-fn kind_of_user(name: &str) -> &'static str {
+/// serviceaccount, node, system or user (also for GKE's Kubernetes audit events, which reach
+/// nhiscope as GCP audit logs).
+pub fn kind_of_user(name: &str) -> &'static str {
     if name.starts_with("system:serviceaccount:") {
         "serviceaccount"
     } else if name.starts_with("system:node:") {

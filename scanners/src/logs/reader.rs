@@ -6,10 +6,12 @@
 //! - a document: a bare array of records, or one wrapper object whose array key is one of
 //!   [`WRAPPER_KEYS`] (CloudTrail `Records`, Azure Monitor `records`, Graph `value`,
 //!   LookupEvents `Events`, CloudTrail Lake `QueryResultRows`, CloudWatch Logs `logEvents` and
-//!   `events`), or one pretty-printed record. Arrays are streamed element by element (a
-//!   `serde` visitor over the reader), never loaded whole. Documents may follow one another
-//!   (concatenated JSON, as Firehose writes CloudWatch Logs payloads). A syntax error ends the
-//!   input (reported with its line).
+//!   `events`), or one pretty-printed record. An input of documents up to
+//!   [`DOCUMENT_IN_MEMORY_LIMIT`] is parsed in memory, each record handed on as a slice of the
+//!   buffer; a larger one is streamed element by element (a `serde` visitor over the reader),
+//!   never loaded whole. Documents may follow one another (concatenated JSON, as Firehose
+//!   writes CloudWatch Logs payloads). A syntax error ends the input (reported with its line;
+//!   the complete records before it are delivered).
 //!
 //! CloudWatch Logs control messages (health checks with no events) are skipped.
 //!
@@ -111,15 +113,34 @@ pub trait RecordSink {
 /// Reads every record of `input` into `sink`. I/O errors end the input and are returned
 /// (what was read before stays delivered).
 pub fn read_records(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io::Result<()> {
-    read_records_limited(input, sink, LINE_MODE_LIMIT)
+    read_records_limited(input, sink, Limits::default())
 }
 
-/// [`read_records`] with the first-line limit as a parameter (tests use a small one).
+/// The sizes that choose how an input is read (tests use small ones).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A first line longer than this is read as a document ([`LINE_MODE_LIMIT`]).
+    pub line: u64,
+    /// A document input larger than this is streamed ([`DOCUMENT_IN_MEMORY_LIMIT`]).
+    pub document: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            line: LINE_MODE_LIMIT,
+            document: DOCUMENT_IN_MEMORY_LIMIT,
+        }
+    }
+}
+
+/// [`read_records`] with the limits as a parameter.
 pub fn read_records_limited(
     mut input: Box<dyn BufRead + Send>,
     sink: &mut dyn RecordSink,
-    line_limit: u64,
+    limits: Limits,
 ) -> io::Result<()> {
+    let line_limit = limits.line;
     // Skip a UTF-8 BOM and leading whitespace to find the first byte.
     let first = loop {
         let buf = input.fill_buf()?;
@@ -139,7 +160,7 @@ pub fn read_records_limited(
         input.consume(n);
     };
     if first == b'[' {
-        return read_document(input, 0, sink);
+        return read_document(input, 0, sink, limits.document);
     }
     if first != b'{' {
         sink.malformed(
@@ -171,7 +192,7 @@ pub fn read_records_limited(
     }
     let rest: Box<dyn BufRead + Send> =
         Box::new(io::BufReader::new(Cursor::new(line).chain(input)));
-    read_document(rest, 0, sink)
+    read_document(rest, 0, sink, limits.document)
 }
 
 /// True when `line` is a complete JSON value followed by another object or array: concatenated
@@ -438,8 +459,146 @@ impl<R: Read> Read for Lines<R> {
     }
 }
 
-/// A streamed document.
+/// A document input up to this size is read into memory and parsed from there: serde's
+/// reader over a stream takes its bytes one at a time, several times slower than over a slice.
+/// A larger document is streamed, so memory stays bounded per parsing thread.
+pub const DOCUMENT_IN_MEMORY_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// A document input (not NDJSON) after line `done`: in memory when it fits `limit` bytes and
+/// is UTF-8, streamed otherwise.
 fn read_document(
+    mut input: Box<dyn BufRead + Send>,
+    done: u64,
+    sink: &mut dyn RecordSink,
+    limit: u64,
+) -> io::Result<()> {
+    let mut buf = Vec::new();
+    (&mut input).take(limit + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 <= limit {
+        if let Ok(text) = std::str::from_utf8(&buf) {
+            read_text_documents(text, done, sink);
+            return Ok(());
+        }
+    }
+    stream_document(Box::new(Cursor::new(buf).chain(input)), done, sink)
+}
+
+/// The documents of an input held in memory, one after the other: each record goes to the
+/// sink as the text it is in `text` (no copy), with the line its closing brace is on. A
+/// document that is not valid JSON is streamed from its start, so its complete records are
+/// still delivered before the error is reported (the rest of the input is skipped).
+fn read_text_documents(text: &str, done: u64, sink: &mut dyn RecordSink) {
+    let mut at = Places {
+        text,
+        counted_to: 0,
+        lines: done,
+        items: 0,
+    };
+    let mut documents = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    loop {
+        let start = documents.byte_offset();
+        match documents.next() {
+            None => return,
+            Some(Ok(doc)) => deliver_document(doc.get(), &mut at, sink),
+            Some(Err(_)) => {
+                let before = at.line_after(start) - 1;
+                let rest = Cursor::new(text.as_bytes()[start..].to_vec());
+                // Reading a buffer in memory cannot fail.
+                let _ = stream_document(Box::new(rest), before, sink);
+                return;
+            }
+        }
+    }
+}
+
+/// Where the records of an in-memory input are: lines counted up to an offset (records come
+/// in order, so each count goes on from the last), and array elements delivered so far
+/// (counted across the documents of the input, as [`stream_document`] does).
+struct Places<'a> {
+    text: &'a str,
+    counted_to: usize,
+    lines: u64,
+    items: u64,
+}
+
+impl Places<'_> {
+    /// The line of the last byte before `end`.
+    fn line_after(&mut self, end: usize) -> u64 {
+        if end > self.counted_to {
+            let bytes = &self.text.as_bytes()[self.counted_to..end];
+            self.lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
+            self.counted_to = end;
+        }
+        self.lines + 1
+    }
+
+    /// The line `part` (a slice of the text) ends on.
+    fn line_of(&mut self, part: &str) -> u64 {
+        let start = (part.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+        self.line_after((start + part.len()).min(self.text.len()))
+    }
+
+    /// The place of an element of an array or wrapper.
+    fn element(&mut self, part: &str) -> RecordAt {
+        let at = RecordAt {
+            line: self.line_of(part),
+            index: Some(self.items),
+        };
+        self.items += 1;
+        at
+    }
+}
+
+/// One document of an in-memory input: an array's elements, a wrapper's elements (as
+/// [`deliver_text`] picks them; control messages skipped), or the record it is.
+fn deliver_document(doc: &str, at: &mut Places<'_>, sink: &mut dyn RecordSink) {
+    match doc.as_bytes().first() {
+        Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(doc) {
+            Ok(items) => {
+                for item in items {
+                    sink.raw(at.element(item.get()), item.get());
+                }
+            }
+            Err(e) => sink.malformed(at.line_of(doc), format!("invalid JSON: {e}")),
+        },
+        Some(b'{') => {
+            // The document as one record (its line counted only then: elements come first).
+            let whole = |at: &mut Places<'_>| RecordAt {
+                line: at.line_of(doc),
+                index: None,
+            };
+            let maybe_wrapper = WRAPPER_KEY_FINDERS
+                .iter()
+                .any(|f| f.find(doc.as_bytes()).is_some());
+            if !maybe_wrapper {
+                sink.raw(whole(at), doc);
+                return;
+            }
+            match serde_json::from_str::<Wrapped>(doc) {
+                Ok(Wrapped { control: true, .. }) => {}
+                Ok(Wrapped { mut arrays, .. }) => {
+                    arrays.sort_by_key(|(k, _)| *k);
+                    match arrays.into_iter().next() {
+                        Some((_, items)) => {
+                            for item in items {
+                                sink.raw(at.element(item.get()), item.get());
+                            }
+                        }
+                        None => sink.raw(whole(at), doc),
+                    }
+                }
+                Err(e) => sink.malformed(whole(at).line, format!("invalid JSON: {e}")),
+            }
+        }
+        _ => sink.malformed(
+            at.line_of(doc),
+            "not a JSON object or array of log records".into(),
+        ),
+    }
+}
+
+/// A streamed document.
+fn stream_document(
     input: Box<dyn BufRead + Send>,
     done: u64,
     sink: &mut dyn RecordSink,
@@ -691,6 +850,12 @@ mod tests {
         let c = read(pretty);
         assert_eq!(c.records.len(), 2, "{:?}", c.bad);
         assert_eq!(c.records[0].1["a"], 1);
+        // Each element with the line its closing brace is on.
+        let at: Vec<&str> = c.records.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["3#0", "4#1"]);
+        let c = read(&format!("{pretty}{{\n \"a\": 3\n}}\n"));
+        let at: Vec<&str> = c.records.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["3#0", "4#1", "9"], "{:?}", c.bad);
     }
 
     #[test]
@@ -710,7 +875,11 @@ mod tests {
         let text = "{\"Records\":[{\"a\":1},{\"a\":2},{\"a\":3}]}\n{\"a\":4}\n";
         let mut c = Collect::default();
         let input: Box<dyn BufRead + Send> = Box::new(Cursor::new(text.as_bytes().to_vec()));
-        read_records_limited(input, &mut c, 8).expect("read");
+        let limits = Limits {
+            line: 8,
+            ..Limits::default()
+        };
+        read_records_limited(input, &mut c, limits).expect("read");
         // The wrapper's records are streamed, then the values after it are read too.
         assert_eq!(c.records.len(), 4, "{:?}", c.bad);
         assert_eq!(c.records[2].0, "1#2");
@@ -759,6 +928,44 @@ mod tests {
         let c = read(cli);
         assert_eq!(c.records.len(), 1, "{:?}", c.bad);
         assert_eq!(c.records[0].1["eventId"], "e");
+    }
+
+    /// Documents read in memory and streamed give the same records at the same places, and
+    /// the same reports.
+    #[test]
+    fn in_memory_and_streamed_documents_agree() {
+        let inputs = [
+            "[\n {\"a\": 1},\n {\"a\": 2}\n]",
+            "{\n  \"Records\": [\n    {\"a\": 1},\n    {\"a\": 2}\n  ]\n}\n{\"Records\":[{\"a\":3}]}",
+            "{\n \"eventName\": \"X\",\n \"value\": 5\n}\n",
+            "[{\"a\":1}]{\"a\":2}\n{\"a\":3} oops",
+            "[\n {\"a\": 1},\n {\"a\": \n",
+            "{\"messageType\":\"CONTROL_MESSAGE\",\"logEvents\":[{\"id\":\"\",\"timestamp\":1,\"message\":\"x\"}]}{\"logEvents\":[{\"n\":1}]}",
+            "{\"QueryResultRows\": [[{\"eventID\": \"e\"}, {\"eventName\": \"N\"}]]}",
+        ];
+        for text in inputs {
+            let run = |document: u64| {
+                let mut c = Collect::default();
+                let input: Box<dyn BufRead + Send> =
+                    Box::new(Cursor::new(text.as_bytes().to_vec()));
+                let limits = Limits {
+                    document,
+                    ..Limits::default()
+                };
+                read_records_limited(input, &mut c, limits).expect("read");
+                c
+            };
+            let (memory, streamed) = (run(DOCUMENT_IN_MEMORY_LIMIT), run(0));
+            assert_eq!(memory.records, streamed.records, "{text}");
+            assert_eq!(
+                memory.bad.len(),
+                streamed.bad.len(),
+                "{text}: {:?}",
+                memory.bad
+            );
+            let lines = |c: &Collect| c.bad.iter().map(|b| b.0).collect::<Vec<_>>();
+            assert_eq!(lines(&memory), lines(&streamed), "{text}");
+        }
     }
 
     #[test]
