@@ -135,12 +135,17 @@ pub fn detect(record: &Value) -> Option<Format> {
 /// event as a JSON string), CloudTrail Lake (`eventJson`), AKS diagnostic exports of Kubernetes
 /// audit events (`properties.log`) and CloudWatch Logs events (`message`, as subscriptions
 /// deliver them and `aws logs filter-log-events` prints them: CloudTrail, EKS audit and API
-/// Gateway access logs all travel this way). Envelopes may nest (a LookupEvents record in a
-/// CloudWatch message). Other records come back as they are.
+/// Gateway access logs all travel this way) and EventBridge events of CloudTrail (`detail`,
+/// as EventBridge rules hand them to Firehose, SQS or Lambda). Envelopes may nest (a
+/// LookupEvents record in a CloudWatch message). Other records come back as they are.
 pub fn unwrap_envelope(record: Value) -> Result<Value, Reject> {
     let mut record = record;
-    // Bounded: each level is a strictly shorter text.
+    // Bounded: each level is a strictly smaller record.
     for _ in 0..4 {
+        if let Some(detail) = eventbridge_detail(&mut record) {
+            record = detail;
+            continue;
+        }
         let Some((field, text)) = envelope(&record) else {
             return Ok(record);
         };
@@ -150,6 +155,17 @@ pub fn unwrap_envelope(record: Value) -> Result<Value, Reject> {
         })?;
     }
     Ok(record)
+}
+
+/// The CloudTrail record of an EventBridge event (`"detail-type": "AWS API Call via
+/// CloudTrail"`, "AWS Console Sign In via CloudTrail", ...), taken out of it.
+fn eventbridge_detail(record: &mut Value) -> Option<Value> {
+    let o = record.as_object_mut()?;
+    let kind = o.get("detail-type")?.as_str()?;
+    if !kind.ends_with("via CloudTrail") || !o.get("detail")?.is_object() {
+        return None;
+    }
+    o.remove("detail")
 }
 
 /// Why a CloudWatch Logs event was not read: its message is not JSON.
@@ -222,6 +238,13 @@ mod tests {
             reason.starts_with("CloudWatch Logs event whose `message`"),
             "{reason}"
         );
+        // EventBridge: the CloudTrail record under `detail`.
+        let bridge = json!({"version": "0", "id": "b-1", "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.iam", "account": "111122223333", "time": "2026-05-02T10:00:00Z",
+            "detail": {"eventVersion": "1.09", "eventName": "CreateAccessKey", "eventID": "e-1"}});
+        assert_eq!(unwrap_envelope(bridge).expect("inner")["eventID"], "e-1");
+        let other = json!({"detail-type": "EC2 Instance State-change Notification", "detail": {}});
+        assert_eq!(unwrap_envelope(other.clone()).expect("as is"), other);
         // A record that only has a `message` is not an envelope.
         let plain = json!({"message": "{}", "level": "info"});
         assert_eq!(unwrap_envelope(plain.clone()).expect("as is"), plain);
