@@ -120,7 +120,7 @@ pub fn expand(args: &[String]) -> (Vec<Input>, Vec<String>) {
 /// and Insights files (`_CloudTrail-Insight_`: API call rate anomalies, not calls) sit next to
 /// the logs in a trail's bucket; a walk over a synced bucket leaves them out rather than
 /// quarantining each. Named explicitly, one is read (and its records reported as not events).
-pub fn is_cloudtrail_digest_or_insight(file_name: &str) -> bool {
+fn is_cloudtrail_digest_or_insight(file_name: &str) -> bool {
     file_name.contains("_CloudTrail-Digest_") || file_name.contains("_CloudTrail-Insight_")
 }
 

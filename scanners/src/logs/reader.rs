@@ -321,33 +321,47 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
         }
         return;
     }
+    // Every element of a wrapper on this line is placed on it, numbered from 0.
+    let mut next = 0u64;
+    deliver_object(text, sink, &mut |part| RecordAt {
+        line,
+        index: part.map(|_| {
+            next += 1;
+            next - 1
+        }),
+    });
+}
+
+/// One JSON object's text: a wrapper's elements (the first wrapper key in [`WRAPPER_KEYS`]
+/// order whose value is an array; none for a CloudWatch Logs control message), or the record
+/// it is. `place` gives the place of an element (`Some`) or of the object as one record.
+fn deliver_object(
+    text: &str,
+    sink: &mut dyn RecordSink,
+    place: &mut dyn FnMut(Option<&str>) -> RecordAt,
+) {
     let maybe_wrapper = WRAPPER_KEY_FINDERS
         .iter()
         .any(|f| f.find(text.as_bytes()).is_some());
     if !maybe_wrapper {
         // The sink's parse checks the text (and reports it when it is not JSON).
-        sink.raw(RecordAt { line, index: None }, text);
+        sink.raw(place(None), text);
         return;
     }
     match serde_json::from_str::<Wrapped>(text) {
         Ok(Wrapped { control: true, .. }) => {}
         Ok(Wrapped { mut arrays, .. }) => {
-            // The first wrapper key in `WRAPPER_KEYS` order whose value is an array.
             arrays.sort_by_key(|(k, _)| *k);
             match arrays.into_iter().next() {
                 Some((_, items)) => {
-                    for (i, item) in items.into_iter().enumerate() {
-                        let at = RecordAt {
-                            line,
-                            index: Some(i as u64),
-                        };
-                        sink.raw(at, item.get());
+                    for item in items {
+                        sink.raw(place(Some(item.get())), item.get());
                     }
                 }
-                None => sink.raw(RecordAt { line, index: None }, text),
+                None => sink.raw(place(None), text),
             }
         }
-        Err(e) => sink.malformed(line, format!("invalid JSON: {e}")),
+        Err(e) => sink.malformed(place(None).line, format!("invalid JSON: {e}")),
     }
 }
 
@@ -561,35 +575,14 @@ fn deliver_document(doc: &str, at: &mut Places<'_>, sink: &mut dyn RecordSink) {
             }
             Err(e) => sink.malformed(at.line_of(doc), format!("invalid JSON: {e}")),
         },
-        Some(b'{') => {
+        Some(b'{') => deliver_object(doc, sink, &mut |part| match part {
+            Some(item) => at.element(item),
             // The document as one record (its line counted only then: elements come first).
-            let whole = |at: &mut Places<'_>| RecordAt {
+            None => RecordAt {
                 line: at.line_of(doc),
                 index: None,
-            };
-            let maybe_wrapper = WRAPPER_KEY_FINDERS
-                .iter()
-                .any(|f| f.find(doc.as_bytes()).is_some());
-            if !maybe_wrapper {
-                sink.raw(whole(at), doc);
-                return;
-            }
-            match serde_json::from_str::<Wrapped>(doc) {
-                Ok(Wrapped { control: true, .. }) => {}
-                Ok(Wrapped { mut arrays, .. }) => {
-                    arrays.sort_by_key(|(k, _)| *k);
-                    match arrays.into_iter().next() {
-                        Some((_, items)) => {
-                            for item in items {
-                                sink.raw(at.element(item.get()), item.get());
-                            }
-                        }
-                        None => sink.raw(whole(at), doc),
-                    }
-                }
-                Err(e) => sink.malformed(whole(at).line, format!("invalid JSON: {e}")),
-            }
-        }
+            },
+        }),
         _ => sink.malformed(
             at.line_of(doc),
             "not a JSON object or array of log records".into(),
