@@ -351,6 +351,90 @@ fn cloudwatch_logs_deliveries_are_unwrapped() {
     assert_eq!(refs.len(), 3, "{refs:?}");
 }
 
+/// The `n`-th line of a fixture file, parsed.
+fn fixture_record(name: &str, n: usize) -> Value {
+    let text = std::fs::read_to_string(fixtures().join(name)).expect("fixture");
+    serde_json::from_str(text.lines().nth(n).expect("line")).expect("json")
+}
+
+#[test]
+fn siem_exports_are_read_back_to_their_records() {
+    use base64::Engine;
+    let tmp = harness::temp();
+    let store = tmp.path().join("store.duckdb");
+    let dir = tmp.path().join("exports");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let line = |v: Value| format!("{v}\n");
+    // Splunk search export (`output_mode=json`): one object per line, `_raw` the event text.
+    let splunk = [
+        serde_json::json!({"preview": false, "offset": 0, "result": {"_raw": first_line("cloudtrail.ndjson"), "_time": "2026-05-03T11:00:00.000+00:00", "sourcetype": "aws:cloudtrail"}}),
+        serde_json::json!({"preview": false, "offset": 1, "lastrow": true, "result": {"_raw": first_line("gcp_audit.ndjson"), "sourcetype": "google:gcp:pubsub:audit:admin_activity"}}),
+    ];
+    std::fs::write(dir.join("splunk-export.json"), splunk.map(line).concat()).expect("write");
+    // An Elasticsearch `_search` response, pretty-printed, and an audit webhook batch.
+    let search = serde_json::json!({"took": 4, "timed_out": false, "hits": {"total": {"value": 1, "relation": "eq"}, "max_score": 1.0,
+        "hits": [{"_index": "k8s-audit-2026.05.02", "_id": "a1", "_score": 1.0, "_source": fixture_record("k8s_audit.ndjson", 0)}]}});
+    std::fs::write(
+        dir.join("elastic-search.json"),
+        serde_json::to_string_pretty(&search).expect("json"),
+    )
+    .expect("write");
+    let batch = serde_json::json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "metadata": {}, "items": [fixture_record("k8s_audit.ndjson", 1)]});
+    std::fs::write(dir.join("audit-webhook.json"), line(batch)).expect("write");
+    // A Cloud Logging sink's entry pushed by Pub/Sub.
+    let data = base64::engine::general_purpose::STANDARD
+        .encode(fixture_record("gcp_audit.ndjson", 1).to_string());
+    let push = serde_json::json!({"message": {"data": data, "messageId": "1201", "publishTime": "2026-05-02T12:05:01Z"}, "subscription": "projects/prod-payments/subscriptions/audit-push"});
+    std::fs::write(dir.join("pubsub.ndjson"), line(push)).expect("write");
+    // Sentinel `AWSCloudTrail` rows as `az monitor log-analytics query` prints them.
+    let sentinel = serde_json::json!([{
+        "TimeGenerated": "2026-05-03T12:00:00Z", "Type": "AWSCloudTrail", "EventVersion": "1.09",
+        "EventSource": "iam.amazonaws.com", "EventName": "CreateAccessKey", "AWSRegion": "us-east-1",
+        "SourceIpAddress": "192.0.2.10", "UserAgent": "aws-cli/2.15.0", "UserIdentityType": "IAMUser",
+        "UserIdentityPrincipalid": "AIDAALICE", "UserIdentityArn": "arn:aws:iam::111122223333:user/alice",
+        "UserIdentityAccountId": "111122223333", "UserIdentityAccessKeyId": "AKIAALICE00000000001",
+        "UserIdentityUserName": "alice", "RequestParameters": "{\"userName\":\"ci-deployer\"}",
+        "ResponseElements": "{\"accessKey\":{\"accessKeyId\":\"AKIACIDEPLOYER000002\",\"status\":\"Active\",\"userName\":\"ci-deployer\"}}",
+        "AwsRequestId_": "req-sentinel-1", "AwsEventId": "ct-sentinel-1", "EventTypeName": "AwsApiCall",
+        "ReadOnly": false, "RecipientAccountId": "111122223333", "ManagementEvent": true
+    }]);
+    std::fs::write(
+        dir.join("sentinel-awscloudtrail.json"),
+        sentinel.to_string(),
+    )
+    .expect("write");
+
+    let out = ingest(
+        &store,
+        &[&dir.display().to_string(), "--output", "json"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", harness::stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let f = &report["formats"];
+    for name in ["cloudtrail", "gcp_audit", "k8s_audit"] {
+        assert_eq!(f[name]["ingested"], 2, "{name}: {report:#}");
+    }
+    assert!(
+        f["unknown"].is_null() || f["unknown"]["quarantined"] == 0,
+        "{report:#}"
+    );
+    let db = harness::open(&store);
+    let events = harness::rows(&db, Table::Events, Snapshot::Current);
+    let issued = events
+        .iter()
+        .find(|e| e["event_id"] == "ct-sentinel-1")
+        .expect("the Sentinel row's event");
+    assert_eq!(issued["actor"], "arn:aws:iam::111122223333:user/alice");
+    assert_eq!(issued["credential_id"], "AKIAALICE00000000001");
+    assert_eq!(issued["issued_credential_id"], "AKIACIDEPLOYER000002");
+    let k8s = events
+        .iter()
+        .filter(|e| e["source_format"] == "k8s_audit")
+        .count();
+    assert_eq!(k8s, 2, "{events:?}");
+}
+
 #[test]
 fn trace_goes_from_an_edge_request_back_to_the_issuer() {
     let tmp = harness::temp();

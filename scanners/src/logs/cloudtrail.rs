@@ -51,7 +51,11 @@ pub fn parse_text(text: &str) -> Option<Result<EventRow, Reject>> {
     let plain = record.event_name.is_some()
         && (record.event_version.is_some() || record.event_source.is_some())
         && record.event_id.text().is_some()
-        && !(record.lookup_envelope.0 || record.lake_envelope.0 || record.properties.0);
+        && !(record.lookup_envelope.0
+            || record.lake_envelope.0
+            || record.properties.0
+            || record.flat_identity_type.0
+            || record.flat_identity_arn.0);
     plain.then(|| normalise(&record, String::new))
 }
 
@@ -116,6 +120,11 @@ struct Record<'a> {
     #[serde(rename = "eventJson")]
     lake_envelope: Present,
     properties: Present,
+    /// Flattened keys (SIEM field extraction): the general path nests them.
+    #[serde(rename = "userIdentity.type", alias = "useridentity.type")]
+    flat_identity_type: Present,
+    #[serde(rename = "userIdentity.arn", alias = "useridentity.arn")]
+    flat_identity_arn: Present,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,6 +9,8 @@
 //!   [`k8s_audit`], [`entra`] (sign-ins and audit logs), [`azure_activity`],
 //!   [`github_audit`], [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
 //!   lists them explicitly, in detection order.
+//! - [`siem`]: records as SIEMs and pipelines export them (Splunk, Elasticsearch / OpenSearch,
+//!   Sentinel, Pub/Sub), taken back to the source's record.
 //! - [`generate`]: synthetic CloudTrail for the ingest benchmark.
 //! - [`normalise`]: one record → detection → parser → event (and whole inputs in memory).
 //! - [`ingest`]: the pipeline: inputs → parsing threads → Arrow batches → store, with dedupe,
@@ -37,6 +39,7 @@ pub mod lenient;
 pub mod normalise;
 pub mod reader;
 pub mod robustness;
+pub mod siem;
 
 use nhiscope_engine::model::EventRow;
 use serde_json::Value;
@@ -136,17 +139,27 @@ pub fn detect(record: &Value) -> Option<Format> {
 /// audit events (`properties.log`) and CloudWatch Logs events (`message`, as subscriptions
 /// deliver them and `aws logs filter-log-events` prints them: CloudTrail, EKS audit and API
 /// Gateway access logs all travel this way) and EventBridge events of CloudTrail (`detail`,
-/// as EventBridge rules hand them to Firehose, SQS or Lambda). Envelopes may nest (a
+/// as EventBridge rules hand them to Firehose, SQS or Lambda), then, for a record no parser
+/// recognises, what SIEMs and pipelines wrap or re-model records in ([`siem`]: Splunk,
+/// Elasticsearch / OpenSearch, Sentinel, Pub/Sub, flattened keys). Envelopes may nest (a
 /// LookupEvents record in a CloudWatch message). Other records come back as they are.
 pub fn unwrap_envelope(record: Value) -> Result<Value, Reject> {
     let mut record = record;
-    // Bounded: each level is a strictly smaller record.
-    for _ in 0..4 {
+    // Bounded: each level is a strictly smaller record (or one rebuilt from it, which no step
+    // unwraps again).
+    for _ in 0..6 {
+        siem::nest_flattened_keys(&mut record);
         if let Some(detail) = eventbridge_detail(&mut record) {
             record = detail;
             continue;
         }
         let Some((field, text)) = envelope(&record) else {
+            if detect(&record).is_none() {
+                if let Some(inner) = siem::unwrap(&mut record) {
+                    record = inner?;
+                    continue;
+                }
+            }
             return Ok(record);
         };
         record = serde_json::from_str(&text).map_err(|e| match field {

@@ -23,9 +23,6 @@ use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead, Cursor, Read};
 use std::rc::Rc;
-use std::sync::LazyLock;
-
-use memchr::memmem;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -36,7 +33,10 @@ use super::lenient::Arr;
 /// Array keys of the wrapper objects records travel in: CloudTrail S3 delivery `Records`, Azure
 /// Monitor `records`, Graph `value`, LookupEvents `Events`, CloudTrail Lake `QueryResultRows`,
 /// CloudWatch Logs subscription payloads `logEvents` (as Firehose, Lambda and Kinesis deliver
-/// them) and the `events` of `aws logs filter-log-events` / `get-log-events` output.
+/// them), the `events` of `aws logs filter-log-events` / `get-log-events` output, Kubernetes
+/// `EventList` `items` (what the audit webhook backend posts), Cloud Logging `entries.list`
+/// `entries`, Splunk REST search `results`, and Elasticsearch / OpenSearch search responses
+/// (`hits`, an object whose own `hits` array holds the documents: [`NESTED_KEY`]).
 pub const WRAPPER_KEYS: &[&str] = &[
     "Records",
     "records",
@@ -45,17 +45,42 @@ pub const WRAPPER_KEYS: &[&str] = &[
     "QueryResultRows",
     "logEvents",
     "events",
+    "items",
+    "entries",
+    "results",
+    NESTED_KEY,
 ];
 
-/// [`WRAPPER_KEYS`] as they appear in a line, quoted (a cheap test before reading its keys; an
-/// unquoted hint such as `vents"` would also stop at every `"PutLogEvents"` value), as
-/// searchers built once (building one costs more than a search).
-static WRAPPER_KEY_FINDERS: LazyLock<Vec<memmem::Finder<'static>>> = LazyLock::new(|| {
-    WRAPPER_KEYS
-        .iter()
-        .map(|k| memmem::Finder::new(format!("\"{k}\"").as_bytes()).into_owned())
-        .collect()
-});
+/// The wrapper key whose value may be an object holding the array under the same key
+/// (Elasticsearch and OpenSearch: `{"hits": {"total": ..., "hits": [...]}}`).
+pub const NESTED_KEY: &str = "hits";
+
+/// True when `text` may hold a wrapper array: some `[` follows a quoted [`WRAPPER_KEYS`] key and
+/// a colon (whitespace allowed around it). One `memchr` pass over the text whatever the number
+/// of keys; a false positive (a key inside a string) only costs the exact check after it.
+fn maybe_wrapper(text: &[u8]) -> bool {
+    fn trim_end(b: &[u8]) -> &[u8] {
+        let n = b
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_whitespace())
+            .count();
+        &b[..b.len() - n]
+    }
+    memchr::memchr_iter(b'[', text).any(|at| {
+        let Some(before) = trim_end(&text[..at]).strip_suffix(b":") else {
+            return false;
+        };
+        let Some(key_end) = trim_end(before).strip_suffix(b"\"") else {
+            return false;
+        };
+        WRAPPER_KEYS.iter().any(|k| {
+            key_end
+                .strip_suffix(k.as_bytes())
+                .is_some_and(|b| b.ends_with(b"\""))
+        })
+    })
+}
 
 /// The `messageType` of CloudWatch Logs payloads that carry no log events (the health checks
 /// CloudWatch sends down a new subscription); their `logEvents` are skipped.
@@ -340,10 +365,7 @@ fn deliver_object(
     sink: &mut dyn RecordSink,
     place: &mut dyn FnMut(Option<&str>) -> RecordAt,
 ) {
-    let maybe_wrapper = WRAPPER_KEY_FINDERS
-        .iter()
-        .any(|f| f.find(text.as_bytes()).is_some());
-    if !maybe_wrapper {
+    if !maybe_wrapper(text.as_bytes()) {
         // The sink's parse checks the text (and reports it when it is not JSON).
         sink.raw(place(None), text);
         return;
@@ -388,6 +410,12 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Wrapped<'a> {
                 };
                 while let Some(k) = map.next_key::<String>()? {
                     match WRAPPER_KEYS.iter().position(|w| *w == k) {
+                        Some(i) if k == NESTED_KEY => {
+                            let raw = map.next_value::<&'a RawValue>()?;
+                            if let Some(items) = nested_items(raw) {
+                                out.arrays.push((i, items));
+                            }
+                        }
                         Some(i) => {
                             if let Arr(Some(items)) = map.next_value::<Arr<&'a RawValue>>()? {
                                 out.arrays.push((i, items));
@@ -408,22 +436,47 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Wrapped<'a> {
     }
 }
 
+/// The elements under a [`NESTED_KEY`] value: an array, or an object's array under the same
+/// key.
+fn nested_items(raw: &RawValue) -> Option<Vec<&RawValue>> {
+    #[derive(serde::Deserialize)]
+    struct Nested<'a> {
+        #[serde(borrow, rename = "hits")]
+        items: Option<Arr<&'a RawValue>>,
+    }
+    match raw.get().as_bytes().first() {
+        Some(b'[') => serde_json::from_str(raw.get()).ok(),
+        Some(b'{') => serde_json::from_str::<Nested>(raw.get()).ok()?.items?.0,
+        _ => None,
+    }
+}
+
+/// Takes the elements of the first wrapper array of `o` ([`WRAPPER_KEYS`] order), if any.
+fn take_wrapped(o: &mut Map<String, Value>) -> Option<Vec<Value>> {
+    let key = WRAPPER_KEYS.iter().find(|k| match o.get(**k) {
+        Some(Value::Array(_)) => true,
+        Some(Value::Object(inner)) => {
+            **k == NESTED_KEY && inner.get(**k).is_some_and(Value::is_array)
+        }
+        _ => false,
+    })?;
+    match o.remove(*key)? {
+        Value::Array(items) => Some(items),
+        Value::Object(mut inner) => match inner.remove(*key)? {
+            Value::Array(items) => Some(items),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// One NDJSON line: a record, or a wrapper whose elements are records.
 fn deliver_line(v: Value, line: u64, sink: &mut dyn RecordSink) {
     match v {
-        Value::Object(mut o) => {
-            let key = WRAPPER_KEYS
-                .iter()
-                .find(|k| o.get(**k).is_some_and(Value::is_array));
-            match key {
-                Some(k) => {
-                    if let Some(Value::Array(items)) = o.remove(*k) {
-                        emit_items(sink, line, items);
-                    }
-                }
-                None => sink.record(RecordAt { line, index: None }, Value::Object(o)),
-            }
-        }
+        Value::Object(mut o) => match take_wrapped(&mut o) {
+            Some(items) => emit_items(sink, line, items),
+            None => sink.record(RecordAt { line, index: None }, Value::Object(o)),
+        },
         Value::Array(items) => emit_items(sink, line, items),
         other => sink.record(RecordAt { line, index: None }, other),
     }
@@ -671,6 +724,7 @@ impl<'de> Visitor<'de> for Top<'_> {
                     lines: self.lines.clone(),
                     items: self.items.clone(),
                     skip: control,
+                    nested: key == NESTED_KEY,
                 };
                 match map.next_value_seed(seed)? {
                     None => wrapped = true,
@@ -713,12 +767,14 @@ fn stream<'de, A: SeqAccess<'de>>(
 }
 
 /// The value of a wrapper key: streamed when it is an array (`None`; read and dropped when
-/// `skip`), kept otherwise.
+/// `skip`), or, when `nested` ([`NESTED_KEY`]), an object holding that array under the same
+/// key; kept otherwise.
 struct Elements<'a> {
     sink: &'a mut dyn RecordSink,
     lines: Rc<Cell<u64>>,
     items: Rc<Cell<u64>>,
     skip: bool,
+    nested: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Elements<'_> {
@@ -741,9 +797,33 @@ impl<'de> Visitor<'de> for Elements<'_> {
         }
         stream(seq, self.sink, &self.lines, &self.items).map(|_| None)
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
         use serde::Deserialize;
-        Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        if !self.nested {
+            return Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some);
+        }
+        let mut rest = Map::new();
+        let mut streamed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == NESTED_KEY && !streamed {
+                let seed = Elements {
+                    sink: &mut *self.sink,
+                    lines: self.lines.clone(),
+                    items: self.items.clone(),
+                    skip: self.skip,
+                    nested: false,
+                };
+                match map.next_value_seed(seed)? {
+                    None => streamed = true,
+                    Some(v) => {
+                        rest.insert(key, v);
+                    }
+                }
+            } else {
+                rest.insert(key, map.next_value::<Value>()?);
+            }
+        }
+        Ok((!streamed).then_some(Value::Object(rest)))
     }
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<Value>, E> {
         Ok(Some(Value::from(v)))
@@ -926,6 +1006,70 @@ mod tests {
     /// Documents read in memory and streamed give the same records at the same places, and
     /// the same reports.
     #[test]
+    fn kubernetes_cloud_logging_and_siem_wrappers_give_their_elements() {
+        let records = |c: &Collect| -> Vec<(String, i64)> {
+            c.records
+                .iter()
+                .map(|(at, v)| (at.clone(), v["n"].as_i64().unwrap_or(-1)))
+                .collect()
+        };
+        // One per line: audit webhook `EventList` batches, Cloud Logging `entries.list` pages,
+        // Splunk REST `results`, Elasticsearch / OpenSearch `_search` responses (`hits.hits`,
+        // spaced as some clients print them).
+        let ndjson = concat!(
+            "{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"metadata\":{},\"items\":[{\"n\":1},{\"n\":2}]}\n",
+            "{\"entries\":[{\"n\":3}],\"nextPageToken\":\"t\"}\n",
+            "{\"preview\":false,\"init_offset\":0,\"messages\":[],\"results\":[{\"n\":4}]}\n",
+            "{\"took\":2,\"timed_out\":false,\"hits\" : {\"total\":{\"value\":2},\"hits\" : [{\"n\":5},{\"n\":6}]}}\n",
+            "{\"n\":7,\"hits\":3,\"note\":\"\\\"items\\\": [not a wrapper]\"}\n",
+        );
+        let c = read(ndjson);
+        assert!(c.bad.is_empty(), "{:?}", c.bad);
+        let want = [
+            ("1#0", 1),
+            ("1#1", 2),
+            ("2#0", 3),
+            ("3#0", 4),
+            ("4#0", 5),
+            ("4#1", 6),
+            ("5", 7),
+        ];
+        let want: Vec<(String, i64)> = want.iter().map(|(a, n)| (a.to_string(), *n)).collect();
+        assert_eq!(records(&c), want);
+        // The same response pretty-printed (a document) and as a bare `hits` array.
+        let pretty = "{\n  \"hits\": {\n    \"hits\": [\n      {\"n\": 5},\n      {\"n\": 6}\n    ]\n  }\n}\n";
+        assert_eq!(
+            records(&read(pretty)),
+            [("4#0".to_string(), 5), ("5#1".to_string(), 6)]
+        );
+        assert_eq!(
+            records(&read("{\"hits\":[{\"n\":8}]}")),
+            [("1#0".to_string(), 8)]
+        );
+    }
+
+    #[test]
+    fn the_wrapper_test_finds_every_key_however_spaced() {
+        for key in WRAPPER_KEYS {
+            for text in [
+                format!("{{\"{key}\":[1]}}"),
+                format!("{{\"a\":1, \"{key}\" :\t[ 1 ]}}"),
+                format!("{{\n  \"{key}\":\n  [\n 1]}}"),
+            ] {
+                assert!(maybe_wrapper(text.as_bytes()), "{text}");
+            }
+            // The key as a value, as part of another key, or not before an array.
+            for text in [
+                format!("{{\"a\":\"{key}\",\"b\":[1]}}"),
+                format!("{{\"x{key}\":[1]}}"),
+                format!("{{\"{key}\":{{\"b\":1}}}}"),
+            ] {
+                assert!(!maybe_wrapper(text.as_bytes()), "{text}");
+            }
+        }
+    }
+
+    #[test]
     fn in_memory_and_streamed_documents_agree() {
         let inputs = [
             "[\n {\"a\": 1},\n {\"a\": 2}\n]",
@@ -935,6 +1079,9 @@ mod tests {
             "[\n {\"a\": 1},\n {\"a\": \n",
             "{\"messageType\":\"CONTROL_MESSAGE\",\"logEvents\":[{\"id\":\"\",\"timestamp\":1,\"message\":\"x\"}]}{\"logEvents\":[{\"n\":1}]}",
             "{\"QueryResultRows\": [[{\"eventID\": \"e\"}, {\"eventName\": \"N\"}]]}",
+            "{\"took\": 3,\n \"hits\": {\"total\": {\"value\": 2},\n  \"hits\": [\n  {\"_source\": {\"a\": 1}},\n  {\"_source\": {\"a\": 2}}]}}\n",
+            "{\"kind\": \"EventList\",\n \"items\": [{\"a\": 1},\n {\"a\": 2}]}",
+            "{\"hits\": {\"total\": 0}}",
         ];
         for text in inputs {
             let run = |document: u64| {
