@@ -47,7 +47,12 @@ pub fn parse(text: &str) -> Option<Micros> {
             return Some(t.timestamp_micros());
         }
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+    // The last: Azure portal CSV exports (`12/18/2019, 7:10:08.000 PM`, UTC columns).
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%m/%d/%Y, %I:%M:%S%.f %p",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, fmt) {
             return Some(t.and_utc().timestamp_micros());
         }
@@ -91,6 +96,8 @@ mod tests {
         assert_eq!(parse("2019-12-18T19:10:08.000Z"), Some(want));
         assert_eq!(parse("2019-12-18 19:10:08 UTC"), Some(want));
         assert_eq!(parse("2019-12-18 19:10:08.5 UTC"), Some(want + 500_000));
+        assert_eq!(parse("12/18/2019, 7:10:08.000 PM"), Some(want));
+        assert_eq!(parse("12/18/2019, 7:10:08 PM"), Some(want));
         assert_eq!(format(want), "2019-12-18T19:10:08Z");
         assert_eq!(parse("N/A"), None);
         assert_eq!(parse(""), None);

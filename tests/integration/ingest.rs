@@ -436,6 +436,74 @@ fn siem_exports_are_read_back_to_their_records() {
 }
 
 #[test]
+fn csv_exports_of_cloudtrail_queries_are_read() {
+    let tmp = harness::temp();
+    let store = tmp.path().join("store.duckdb");
+    let dir = tmp.path().join("csv");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    // Athena over the CloudTrail table: every field quoted, complex columns in Hive's text form.
+    let athena = concat!(
+        "\"eventversion\",\"useridentity\",\"eventtime\",\"eventsource\",\"eventname\",\"awsregion\",\"sourceipaddress\",\"useragent\",\"errorcode\",\"errormessage\",\"requestparameters\",\"responseelements\",\"additionaleventdata\",\"requestid\",\"eventid\",\"resources\",\"eventtype\",\"apiversion\",\"readonly\",\"recipientaccountid\"\n",
+        "\"1.09\",\"{type=AssumedRole, principalid=AROADEPLOY:ci-run-42, arn=arn:aws:sts::111122223333:assumed-role/deploy/ci-run-42, accountid=111122223333, invokedby=null, accesskeyid=ASIADEPLOYSESSION001, username=null, sessioncontext={attributes={mfaauthenticated=false, creationdate=2026-05-02T10:00:00Z}, sessionissuer={type=Role, principalid=AROADEPLOY, arn=arn:aws:iam::111122223333:role/deploy, accountid=111122223333, username=deploy}, ec2roledelivery=null, webidfederationdata=null}}\",\"2026-05-02T10:01:00Z\",\"s3.amazonaws.com\",\"PutObject\",\"eu-west-1\",\"203.0.113.10\",\"aws-sdk-go-v2/1.30.0 os/linux\",\"\",\"\",\"{\"\"bucketName\"\":\"\"releases\"\",\"\"key\"\":\"\"app.tar.gz\"\"}\",\"\",\"\",\"req-athena-1\",\"ct-athena-1\",\"[{accountid=111122223333, type=AWS::S3::Bucket, arn=arn:aws:s3:::releases}]\",\"AwsApiCall\",\"\",\"false\",\"111122223333\"\n",
+    );
+    std::fs::write(dir.join("athena-results.csv"), athena).expect("write");
+    // Splunk CSV export with the raw event; Sentinel as the Azure portal exports it.
+    let raw = Value::from(first_line("cloudtrail.ndjson")).to_string();
+    let splunk = format!(
+        "_time,host,source,sourcetype,_raw\n\"2026-05-03T11:00:00.000+0000\",splunk-hf,s3://trail,aws:cloudtrail,\"{}\"\n",
+        raw[1..raw.len() - 1].replace("\\\"", "\"\"")
+    );
+    std::fs::write(dir.join("splunk-export.csv"), splunk).expect("write");
+    let sentinel = concat!(
+        "TenantId,SourceSystem,\"TimeGenerated [UTC]\",EventVersion,EventSource,EventName,AWSRegion,SourceIpAddress,UserAgent,UserIdentityType,UserIdentityPrincipalid,UserIdentityArn,UserIdentityAccountId,UserIdentityAccessKeyId,UserIdentityUserName,AwsEventId,EventTypeName,ReadOnly,RecipientAccountId,Type\n",
+        "0c5f,AWS,\"5/3/2026, 1:15:00.000 PM\",1.09,sts.amazonaws.com,GetCallerIdentity,us-east-1,198.51.100.7,aws-cli/2.15.0,IAMUser,AIDACI-DEPLOYE,arn:aws:iam::111122223333:user/ci-deployer,111122223333,AKIACIDEPLOYER000001,ci-deployer,ct-sentinel-csv,AwsApiCall,true,111122223333,AWSCloudTrail\n",
+    );
+    std::fs::write(dir.join("sentinel-export.csv"), sentinel).expect("write");
+
+    let out = ingest(
+        &store,
+        &[&dir.display().to_string(), "--output", "json"],
+        b"",
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["formats"]["cloudtrail"]["ingested"], 3, "{report:#}");
+    let db = harness::open(&store);
+    let events = harness::rows(&db, Table::Events, Snapshot::Current);
+    let by_id = |id: &str| {
+        events
+            .iter()
+            .find(|e| e["event_id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {events:?}"))
+            .clone()
+    };
+    let athena = by_id("ct-athena-1");
+    assert_eq!(athena["credential_id"], "ASIADEPLOYSESSION001");
+    assert_eq!(
+        athena["session_issuer"],
+        "arn:aws:iam::111122223333:role/deploy"
+    );
+    assert_eq!(
+        athena["target"], "arn:aws:s3:::releases",
+        "the resource named in `resources`"
+    );
+    assert_eq!(
+        athena["raw_ref"]
+            .as_str()
+            .map(|r| r.ends_with("athena-results.csv:2")),
+        Some(true),
+        "{athena}"
+    );
+    assert_eq!(
+        by_id("ct-0006")["actor"],
+        "arn:aws:iam::111122223333:user/ci-deployer"
+    );
+    let sentinel = by_id("ct-sentinel-csv");
+    assert_eq!(sentinel["credential_id"], "AKIACIDEPLOYER000001");
+    assert_eq!(sentinel["event_time"], "2026-05-03T13:15:00", "{sentinel}");
+}
+
+#[test]
 fn trace_goes_from_an_edge_request_back_to_the_issuer() {
     let tmp = harness::temp();
     let logs = stage_fixtures(tmp.path());

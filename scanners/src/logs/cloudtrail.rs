@@ -406,7 +406,7 @@ fn normalise(r: &Record<'_>, digest: impl FnOnce() -> String) -> Result<EventRow
         .or_else(|| r.additional.get().and_then(|a| a.mfa_used.value()));
     let attributes = fields::attributes(&[
         ("event_type", r.event_type.value()),
-        ("read_only", r.read_only.value()),
+        ("read_only", r.read_only.flag().map(Value::Bool)),
         ("mfa", mfa),
         ("principal_id", id.principal_id.value()),
         (

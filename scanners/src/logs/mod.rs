@@ -4,7 +4,7 @@
 //! - [`input`]: what to read (files, directories, globs, stdin; `.gz` by magic bytes).
 //! - [`reader`]: streams the records of one input whatever its shape (NDJSON, a bare array,
 //!   a wrapper object such as CloudTrail's `{"Records": [...]}` or Graph's `{"value": [...]}`),
-//!   with file and line for each, in bounded memory.
+//!   with file and line for each, in bounded memory; CSV exports through [`csv_rows`].
 //! - one module per format behind [`LogParser`]: [`cloudtrail`], [`gcp_audit`],
 //!   [`k8s_audit`], [`entra`] (sign-ins and audit logs), [`azure_activity`],
 //!   [`github_audit`], [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
@@ -26,6 +26,7 @@
 pub mod access_log;
 pub mod azure_activity;
 pub mod cloudtrail;
+pub mod csv_rows;
 pub mod entra;
 pub mod fields;
 pub mod gcp_audit;

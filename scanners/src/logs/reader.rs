@@ -15,6 +15,8 @@
 //!
 //! CloudWatch Logs control messages (health checks with no events) are skipped.
 //!
+//! An input whose first line is a CSV header is read as CSV rows ([`super::csv_rows`]).
+//!
 //! The mode is chosen from the first line: a first line that is a complete JSON value (and is
 //! not longer than [`LINE_MODE_LIMIT`]) means NDJSON; one that is several values one after
 //! another means concatenated documents.
@@ -188,10 +190,15 @@ pub fn read_records_limited(
         return read_document(input, 0, sink, limits.document);
     }
     if first != b'{' {
+        let mut line = Vec::new();
+        (&mut input).take(64 * 1024).read_until(b'\n', &mut line)?;
+        if super::csv_rows::looks_like_header(&line) {
+            return super::csv_rows::read_csv(Box::new(Cursor::new(line).chain(input)), sink);
+        }
         sink.malformed(
             1,
             format!(
-                "not a JSON log (starts with {:?}): input skipped",
+                "not a JSON log nor a CSV export with a header (starts with {:?}): input skipped",
                 char::from(first)
             ),
         );

@@ -48,8 +48,11 @@ pub fn unwrap(record: &mut Value) -> Option<Result<Value, Reject>> {
     {
         return o.remove("result").map(Ok);
     }
-    if let Some(raw) = o.get("_raw").and_then(Value::as_str) {
-        return Some(inner_json(raw, "_raw", "a Splunk event"));
+    match o.get("_raw") {
+        // A CSV export's `_raw` cell arrives already read as JSON.
+        Some(Value::Object(_)) => return o.remove("_raw").map(Ok),
+        Some(Value::String(raw)) => return Some(inner_json(raw, "_raw", "a Splunk event")),
+        _ => {}
     }
     if let Some(original) = fields::at(record, "event.original").and_then(Value::as_str) {
         if original.trim_start().starts_with('{') {

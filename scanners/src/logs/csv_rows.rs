@@ -1,0 +1,281 @@
+//! CSV inputs: query results exported as CSV (Splunk with its `_raw` column, Sentinel's
+//! `AWSCloudTrail` rows, Athena over a CloudTrail table), read as one record per row, the
+//! header naming the keys. Cells are text; a cell holding JSON (`requestParameters`) or Hive's
+//! text form of a struct or array (what Athena prints for CloudTrail's `useridentity` and
+//! `resources` columns: `{type=IAMUser, arn=arn:aws:..., sessioncontext={...}}`) becomes the
+//! object or array it spells, so the parsers read it as they read the JSON record. Empty cells
+//! and `null` are absent. A row that cannot be read is reported with its line; the rest of the
+//! input is still read.
+
+use std::io::{self, BufRead};
+
+use serde_json::{Map, Value};
+
+use super::reader::{RecordAt, RecordSink};
+
+/// True when `line` (the first of an input that is not JSON) is a CSV header: three or more
+/// column names, each short and made of the characters column names use, most without spaces.
+/// Prose, licences and plain-text logs fail it, and are reported as not JSON logs instead.
+pub fn looks_like_header(line: &[u8]) -> bool {
+    let Ok(line) = std::str::from_utf8(line) else {
+        return false;
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line.trim_end().as_bytes());
+    let Some(Ok(header)) = reader.records().next() else {
+        return false;
+    };
+    let names: Vec<String> = header.iter().map(column_name).collect();
+    let spaced = names.iter().filter(|n| n.contains(' ')).count();
+    names.len() >= 3
+        && spaced * 2 <= names.len()
+        && names.iter().all(|name| {
+            !name.is_empty()
+                && name.len() <= 80
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.@-/: ()".contains(c))
+        })
+}
+
+/// Reads every row of a CSV `input` (header first) into `sink`, each with its line.
+pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io::Result<()> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(column_name).collect(),
+        Err(e) => {
+            sink.malformed(1, format!("unreadable CSV header: {e}"));
+            return Ok(());
+        }
+    };
+    let mut row = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line() + 1;
+        match reader.read_record(&mut row) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = row.position().map_or(line, |p| p.line());
+                let mut record = Map::new();
+                for (name, text) in header.iter().zip(row.iter()) {
+                    if let Some(value) = cell(text) {
+                        record.insert(name.clone(), value);
+                    }
+                }
+                if !record.is_empty() {
+                    sink.record(RecordAt { line, index: None }, Value::Object(record));
+                }
+            }
+            Err(e) => match e.kind() {
+                csv::ErrorKind::Io(_) => return Err(io::Error::other(e.to_string())),
+                _ => {
+                    let line = e.position().map_or(line, |p| p.line());
+                    sink.malformed(line, format!("unreadable CSV row: {e}"));
+                }
+            },
+        }
+    }
+}
+
+/// A column name as a key: trimmed, without the unit or time zone some exports append
+/// (Azure's `TimeGenerated [UTC]`).
+fn column_name(name: &str) -> String {
+    let name = name.trim();
+    match name.rfind(" [") {
+        Some(i) if name.ends_with(']') => name[..i].trim_end().to_string(),
+        _ => name.to_string(),
+    }
+}
+
+/// The value a cell spells: absent when empty or `null`, JSON or Hive text read into what it
+/// holds, text otherwise.
+fn cell(text: &str) -> Option<Value> {
+    let t = text.trim();
+    if t.is_empty() || t == "null" {
+        return None;
+    }
+    if t.starts_with('{') || t.starts_with('[') {
+        if let Ok(v) = serde_json::from_str::<Value>(t) {
+            return Some(v);
+        }
+        if let Some(v) = hive(t) {
+            return Some(v);
+        }
+    }
+    Some(Value::from(text))
+}
+
+/// Hive's text form of a struct, map or array (`{a=1, b={c=x}}`, `[{a=1}, {a=2}]`), as Athena
+/// prints complex columns; `None` when `text` is not one.
+fn hive(text: &str) -> Option<Value> {
+    let mut p = Hive {
+        s: text.as_bytes(),
+        at: 0,
+    };
+    let v = p.value()?;
+    (p.at == p.s.len()).then_some(v)
+}
+
+struct Hive<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl Hive<'_> {
+    fn value(&mut self) -> Option<Value> {
+        match self.s.get(self.at)? {
+            b'{' => self.object(),
+            b'[' => self.array(),
+            _ => Some(self.scalar()),
+        }
+    }
+
+    fn object(&mut self) -> Option<Value> {
+        self.at += 1;
+        let mut out = Map::new();
+        if self.eat(b'}') {
+            return Some(Value::Object(out));
+        }
+        loop {
+            let start = self.at;
+            while *self.s.get(self.at)? != b'=' {
+                if matches!(self.s[self.at], b',' | b'{' | b'}' | b'[' | b']') {
+                    return None;
+                }
+                self.at += 1;
+            }
+            let key = std::str::from_utf8(&self.s[start..self.at]).ok()?.trim();
+            self.at += 1;
+            let value = self.value()?;
+            if !value.is_null() {
+                out.insert(key.to_string(), value);
+            }
+            if self.eat(b'}') {
+                return Some(Value::Object(out));
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+            self.skip_spaces();
+        }
+    }
+
+    fn array(&mut self) -> Option<Value> {
+        self.at += 1;
+        let mut out = Vec::new();
+        if self.eat(b']') {
+            return Some(Value::Array(out));
+        }
+        loop {
+            out.push(self.value()?);
+            if self.eat(b']') {
+                return Some(Value::Array(out));
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+            self.skip_spaces();
+        }
+    }
+
+    /// Text up to the next `,`, `}` or `]` (Hive does not quote).
+    fn scalar(&mut self) -> Value {
+        let start = self.at;
+        while self
+            .s
+            .get(self.at)
+            .is_some_and(|b| !matches!(b, b',' | b'}' | b']'))
+        {
+            self.at += 1;
+        }
+        let text = String::from_utf8_lossy(&self.s[start..self.at]);
+        match text.trim() {
+            "" | "null" => Value::Null,
+            t => Value::from(t),
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        let hit = self.s.get(self.at) == Some(&b);
+        if hit {
+            self.at += 1;
+        }
+        hit
+    }
+
+    fn skip_spaces(&mut self) {
+        while self.s.get(self.at) == Some(&b' ') {
+            self.at += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn headers_are_told_from_prose_and_text_logs() {
+        assert!(looks_like_header(b"_time,_raw,host,source,sourcetype\r\n"));
+        assert!(looks_like_header(
+            b"TenantId,SourceSystem,\"TimeGenerated [UTC]\",EventName\n"
+        ));
+        assert!(looks_like_header(b"eventversion,useridentity,eventtime\n"));
+        for text in [
+            "# Log fixtures\n",
+            "Apache License, Version 2.0, January 2004\n",
+            "Copyright (c) 2020, The Authors\n",
+            "2026-05-02 10:00:00,123 INFO something happened, again\n",
+            "a,b\n",
+        ] {
+            assert!(!looks_like_header(text.as_bytes()), "{text}");
+        }
+    }
+
+    #[test]
+    fn hive_text_is_read_into_objects_and_arrays() {
+        let identity = "{type=AssumedRole, principalid=AROADEPLOY:ci-run-42, arn=arn:aws:sts::111122223333:assumed-role/deploy/ci-run-42, accountid=111122223333, invokedby=null, accesskeyid=ASIADEPLOYSESSION001, username=null, sessioncontext={attributes={mfaauthenticated=false, creationdate=2026-05-02 10:00:00.000}, sessionissuer={type=Role, principalid=AROADEPLOY, arn=arn:aws:iam::111122223333:role/deploy, accountid=111122223333, username=deploy}, ec2roledelivery=null, webidfederationdata=null}}";
+        let v = cell(identity).expect("value");
+        assert_eq!(v["type"], "AssumedRole");
+        assert_eq!(v["accesskeyid"], "ASIADEPLOYSESSION001");
+        assert!(v.get("invokedby").is_none(), "null is absent");
+        assert_eq!(v["sessioncontext"]["sessionissuer"]["username"], "deploy");
+        assert_eq!(
+            v["sessioncontext"]["attributes"]["creationdate"],
+            "2026-05-02 10:00:00.000"
+        );
+        assert_eq!(
+            cell("[{accountid=1, type=AWS::S3::Bucket, arn=arn:aws:s3:::b}]"),
+            Some(json!([{"accountid": "1", "type": "AWS::S3::Bucket", "arn": "arn:aws:s3:::b"}]))
+        );
+        assert_eq!(cell("{\"a\": 1}"), Some(json!({"a": 1})), "JSON first");
+        assert_eq!(cell("{not hive"), Some(json!("{not hive")), "else text");
+        assert_eq!(cell(""), None);
+        assert_eq!(cell("null"), None);
+    }
+
+    #[test]
+    fn rows_keep_their_lines_and_bad_rows_are_reported() {
+        #[derive(Default)]
+        struct Collect(Vec<(u64, Value)>, Vec<(u64, String)>);
+        impl RecordSink for Collect {
+            fn record(&mut self, at: RecordAt, record: Value) {
+                self.0.push((at.line, record));
+            }
+            fn malformed(&mut self, line: u64, reason: String) {
+                self.1.push((line, reason));
+            }
+        }
+        let text = b"a,\"b [UTC]\",c\n1,\"x\ny\",\n2,\xff,3\n4,5,6\n";
+        let mut c = Collect::default();
+        read_csv(Box::new(io::Cursor::new(text.to_vec())), &mut c).expect("read");
+        assert_eq!(c.0[0], (2, json!({"a": "1", "b": "x\ny"})));
+        assert_eq!(
+            c.0.last(),
+            Some(&(5, json!({"a": "4", "b": "5", "c": "6"})))
+        );
+        assert_eq!(c.1.len(), 1, "{:?}", c.1);
+        assert_eq!(c.1[0].0, 4, "{:?}", c.1);
+    }
+}
