@@ -31,11 +31,12 @@ pub fn looks_like_header(line: &[u8]) -> bool {
     names.len() >= 3
         && spaced * 2 <= names.len()
         && names.iter().all(|name| {
-            !name.is_empty()
-                && name.len() <= 80
+            name.len() <= 80
+                && name.starts_with(|c: char| c.is_ascii_alphabetic() || "_@".contains(c))
+                && !name.ends_with('.')
                 && name
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.@-/: ()".contains(c))
+                    .all(|c| c.is_ascii_alphanumeric() || "_.@-/: ".contains(c))
         })
 }
 
@@ -226,6 +227,8 @@ mod tests {
             "# Log fixtures\n",
             "Apache License, Version 2.0, January 2004\n",
             "Copyright (c) 2020, The Authors\n",
+            "Copyright (c) 2020, Salesforce.com, Inc.\n",
+            "Copyright 2020, Example.com, Inc.\n",
             "2026-05-02 10:00:00,123 INFO something happened, again\n",
             "a,b\n",
         ] {

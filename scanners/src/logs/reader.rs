@@ -372,6 +372,9 @@ fn deliver_object(
     sink: &mut dyn RecordSink,
     place: &mut dyn FnMut(Option<&str>) -> RecordAt,
 ) {
+    if bulk_action(text) {
+        return;
+    }
     if !maybe_wrapper(text.as_bytes()) {
         // The sink's parse checks the text (and reports it when it is not JSON).
         sink.raw(place(None), text);
@@ -441,6 +444,32 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Wrapped<'a> {
         }
         d.deserialize_map(V(std::marker::PhantomData))
     }
+}
+
+/// True for the action line of an Elasticsearch / OpenSearch bulk file (`{"index": {"_index":
+/// ..., "_id": ...}}` before each document, as bulk exports and replays write them): metadata,
+/// skipped (the document on the next line is the record). A prefix test first, so other lines
+/// cost nothing.
+fn bulk_action(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Action {
+        #[serde(alias = "create")]
+        index: Target,
+    }
+    #[derive(serde::Deserialize)]
+    struct Target {
+        #[serde(rename = "_index")]
+        index: Option<IgnoredAny>,
+        #[serde(rename = "_id")]
+        id: Option<IgnoredAny>,
+    }
+    let t = text.trim_start_matches(|c: char| c == '{' || c.is_ascii_whitespace());
+    if !(t.starts_with("\"index\"") || t.starts_with("\"create\"")) {
+        return false;
+    }
+    serde_json::from_str::<Action>(text)
+        .is_ok_and(|a| a.index.index.is_some() || a.index.id.is_some())
 }
 
 /// The elements under a [`NESTED_KEY`] value: an array, or an object's array under the same
@@ -1053,6 +1082,21 @@ mod tests {
             records(&read("{\"hits\":[{\"n\":8}]}")),
             [("1#0".to_string(), 8)]
         );
+    }
+
+    #[test]
+    fn bulk_action_lines_are_skipped_and_their_documents_read() {
+        let bulk = concat!(
+            "{\"index\":{\"_index\":\"cloudtrail\",\"_id\":\"1\"}}\n",
+            "{\"n\":1}\n",
+            "{ \"create\" : { \"_index\": \"k8s\" } }\n",
+            "{\"n\":2}\n",
+            "{\"index\":{\"name\":\"not an action\"}}\n",
+            "{\"index\":{\"_index\":\"x\"},\"more\":1}\n",
+        );
+        let c = read(bulk);
+        let at: Vec<&str> = c.records.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["2", "4", "5", "6"], "records that only look like actions stay");
     }
 
     #[test]
