@@ -37,7 +37,7 @@ for root in roots:
             try:
                 doc = json.loads(raw)
                 if isinstance(doc, dict):
-                    for k in ("Records", "records", "value", "Events", "QueryResultRows", "logEvents", "events"):
+                    for k in ("Records", "records", "value", "Events", "QueryResultRows", "logEvents", "events", "items", "entries", "results"):
                         if isinstance(doc.get(k), list):
                             records += doc[k]
                     records.append(doc)
@@ -51,10 +51,29 @@ for root in roots:
                         pass
             for r in records[:200]:
                 seed(json.dumps(r).encode())
-            # A few inside a CloudWatch Logs subscription payload, as Firehose delivers them.
+            # A few inside a CloudWatch Logs subscription payload, as Firehose delivers them,
+            # and as SIEMs export them (Splunk, Elasticsearch, HEC, CSV with flattened keys).
             for r in records[:10]:
                 event = {"id": "1", "timestamp": 1, "message": json.dumps(r)}
                 seed(json.dumps({"messageType": "DATA_MESSAGE", "logEvents": [event]}).encode())
+                seed(json.dumps({"preview": False, "result": {"_raw": json.dumps(r)}}).encode())
+                seed(json.dumps({"hits": {"hits": [{"_index": "i", "_id": "1", "_source": r}]}}).encode())
+                seed(json.dumps({"sourcetype": "s", "event": r}).encode())
+                if isinstance(r, dict):
+                    flat = {}
+                    def walk(prefix, v):
+                        if isinstance(v, dict) and v:
+                            for k, x in v.items():
+                                walk(f"{prefix}.{k}" if prefix else k, x)
+                        else:
+                            flat[prefix] = v if isinstance(v, str) else json.dumps(v)
+                    walk("", r)
+                    import csv, io
+                    buf = io.StringIO()
+                    w = csv.writer(buf)
+                    w.writerow(flat.keys())
+                    w.writerow(flat.values())
+                    seed(buf.getvalue().encode())
 PY
 echo "==> $(ls "$SEEDS" | wc -l) seed inputs"
 cd fuzz

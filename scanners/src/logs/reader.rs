@@ -303,7 +303,13 @@ pub fn split_lines(
 /// Delivers the lines of one block cut by [`split_lines`], the first numbered `first_line`,
 /// as the reader delivers NDJSON lines.
 pub fn read_block(block: &[u8], first_line: u64, sink: &mut dyn RecordSink) {
-    for (n, line) in (first_line..).zip(block.split_inclusive(|b| *b == b'\n')) {
+    // Line ends found with `memchr` (a byte-at-a-time split was 6% of an ingest's CPU).
+    // The last end is the block's: empty when the block ends with a newline.
+    let ends = memchr::memchr_iter(b'\n', block).map(|i| i + 1);
+    let mut start = 0;
+    for (n, end) in (first_line..).zip(ends.chain(std::iter::once(block.len()))) {
+        let line = &block[start..end];
+        start = end;
         if !line.iter().all(u8::is_ascii_whitespace) {
             deliver_text(line, n, sink);
         }
@@ -1082,6 +1088,25 @@ mod tests {
             records(&read("{\"hits\":[{\"n\":8}]}")),
             [("1#0".to_string(), 8)]
         );
+    }
+
+    #[test]
+    fn blocks_deliver_the_lines_the_line_reader_does() {
+        for text in [
+            "{\"a\":1}\n{\"a\":2}\n",
+            "{\"a\":1}\n\n  \n{\"a\":2}",
+            "{\"a\":1}\r\n{oops\n{\"Records\":[{\"a\":3},{\"a\":4}]}\n\n",
+            "\n",
+            "",
+        ] {
+            let mut block = Collect::default();
+            read_block(text.as_bytes(), 7, &mut block);
+            let mut lines = Collect::default();
+            read_lines(Box::new(Cursor::new(text.as_bytes().to_vec())), 6, &mut lines)
+                .expect("read");
+            assert_eq!(block.records, lines.records, "{text:?}");
+            assert_eq!(block.bad, lines.bad, "{text:?}");
+        }
     }
 
     #[test]
