@@ -34,6 +34,15 @@ pub fn format(t: Micros) -> String {
 /// date. Returns `None` for anything else.
 pub fn parse(text: &str) -> Option<Micros> {
     let text = text.trim();
+    // .NET's JSON dates (Windows PowerShell's `ConvertTo-Json`): `/Date(1714636800000)/`.
+    if let Some(ms) = text
+        .strip_prefix("/Date(")
+        .and_then(|t| t.strip_suffix(")/"))
+    {
+        let ms = ms.split(['+', '-']).find(|p| !p.is_empty())?;
+        let sign = if text.starts_with("/Date(-") { -1 } else { 1 };
+        return ms.parse::<i64>().ok().map(|ms| sign * ms * 1000);
+    }
     let text = text.strip_suffix(" UTC").unwrap_or(text);
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.timestamp_micros());
@@ -98,6 +107,8 @@ mod tests {
         assert_eq!(parse("2019-12-18 19:10:08.5 UTC"), Some(want + 500_000));
         assert_eq!(parse("12/18/2019, 7:10:08.000 PM"), Some(want));
         assert_eq!(parse("12/18/2019, 7:10:08 PM"), Some(want));
+        assert_eq!(parse("/Date(1576696208000)/"), Some(want));
+        assert_eq!(parse("/Date(1576696208000+0000)/"), Some(want));
         assert_eq!(format(want), "2019-12-18T19:10:08Z");
         assert_eq!(parse("N/A"), None);
         assert_eq!(parse(""), None);

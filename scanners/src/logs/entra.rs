@@ -66,11 +66,12 @@ impl LogParser for EntraSignIn {
                 .iter()
                 .any(|s| s.eq_ignore_ascii_case(&c));
         }
-        let Some(o) = r.as_object() else { return false };
-        o.contains_key("createdDateTime")
-            && (o.contains_key("appId") || o.contains_key("servicePrincipalId"))
-            && (o.contains_key("ipAddress") || o.contains_key("status"))
-            && !o.contains_key("activityDisplayName")
+        // Graph's camelCase, or PascalCase as the Graph PowerShell SDK's objects print.
+        let has = |k: &str| at_ci(r, k).is_some();
+        has("createdDateTime")
+            && (has("appId") || has("servicePrincipalId"))
+            && (has("ipAddress") || has("status"))
+            && !has("activityDisplayName")
     }
 
     fn parse(&self, r: &Value) -> Result<EventRow, Reject> {
@@ -236,8 +237,7 @@ impl LogParser for EntraAudit {
         if category(r).is_some() && !std::ptr::eq(b, r) {
             return at_ci(b, "initiatedBy").is_some() || at_ci(b, "activityDisplayName").is_some();
         }
-        let Some(o) = r.as_object() else { return false };
-        o.contains_key("activityDateTime") && o.contains_key("activityDisplayName")
+        at_ci(r, "activityDateTime").is_some() && at_ci(r, "activityDisplayName").is_some()
     }
 
     fn parse(&self, r: &Value) -> Result<EventRow, Reject> {
@@ -403,6 +403,37 @@ mod tests {
         assert_eq!(e.outcome, "failure");
         assert_eq!(e.error_code.as_deref(), Some("7000215"));
         assert_eq!(e.interactive, Some(false));
+    }
+
+    #[test]
+    fn graph_powershell_objects() {
+        // `Get-MgAuditLogSignIn | ConvertTo-Json` (Windows PowerShell: .NET dates, beta
+        // properties under `AdditionalProperties`) and `Get-MgAuditLogDirectoryAudit`.
+        let sign_in = json!({
+            "AppDisplayName": "ci-pipeline", "AppId": "app-1", "ClientAppUsed": "",
+            "CreatedDateTime": "/Date(1777716000000)/", "Id": "ps-1", "IPAddress": "203.0.113.9",
+            "IsInteractive": false, "ServicePrincipalId": "sp-1", "ServicePrincipalName": "ci-pipeline",
+            "Status": {"ErrorCode": 0, "FailureReason": null}, "UserId": "", "UserPrincipalName": null,
+            "AdditionalProperties": {"signInEventTypes": ["servicePrincipal"],
+                "servicePrincipalCredentialKeyId": "key-1", "clientCredentialType": "clientSecret"}
+        });
+        let (format, e) = crate::logs::normalise::normalise(sign_in, None).expect("normalised");
+        assert_eq!(format, Format::EntraSignIn);
+        assert_eq!(e.event_time, 1_777_716_000_000_000);
+        assert_eq!(e.actor_type.as_deref(), Some("servicePrincipal"));
+        assert_eq!(e.actor_id.as_deref(), Some("sp-1"));
+        assert_eq!(e.credential_id.as_deref(), Some("key-1"));
+        assert_eq!(e.outcome, "success");
+        let audit = json!({
+            "ActivityDateTime": "/Date(1777716060000)/", "ActivityDisplayName": "Add service principal credentials",
+            "Category": "ApplicationManagement", "Id": "ps-a-1", "Result": "success",
+            "InitiatedBy": {"User": {"UserPrincipalName": "carol@example.com", "Id": "u-carol"}},
+            "TargetResources": [{"Id": "sp-1", "DisplayName": "ci-pipeline", "Type": "ServicePrincipal"}]
+        });
+        let (format, e) = crate::logs::normalise::normalise(audit, None).expect("normalised");
+        assert_eq!(format, Format::EntraAudit);
+        assert_eq!(e.action, "Add service principal credentials");
+        assert_eq!(e.event_time, 1_777_716_060_000_000);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What `nhiscope ingest` reads: files, directories (recursively, in name order; hidden entries
 //! and CloudTrail digest and Insights files skipped), glob patterns and `-` for stdin. Gzip is
 //! recognised by its magic bytes, whatever the file is called; concatenated gzip members are
-//! read through.
+//! read through. UTF-16 text (a byte order mark first) is transcoded to UTF-8.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -51,15 +51,33 @@ impl Input {
             },
         );
         let gz = counted.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-        if gz {
-            Ok(Box::new(BufReader::with_capacity(
+        let mut bytes: Box<dyn BufRead + Send> = if gz {
+            Box::new(BufReader::with_capacity(
                 256 * 1024,
                 MultiGzDecoder::new(counted),
-            )))
+            ))
         } else {
-            Ok(Box::new(counted))
+            Box::new(counted)
+        };
+        let head = bytes.fill_buf()?;
+        if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+            return Ok(Box::new(BufReader::with_capacity(
+                256 * 1024,
+                utf16_to_utf8(bytes),
+            )));
         }
+        Ok(bytes)
     }
+}
+
+/// Text that starts with a UTF-16 byte order mark (what Windows PowerShell's `Out-File` and
+/// `>` write, e.g. `Get-MgAuditLogSignIn | ConvertTo-Json > signins.json`), transcoded to
+/// UTF-8 as it is read. UTF-8 inputs are not touched (no copy).
+fn utf16_to_utf8(input: Box<dyn BufRead + Send>) -> impl Read + Send {
+    encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .bom_sniffing(true)
+        .strip_bom(true)
+        .build(input)
 }
 
 struct Counted<R> {
@@ -150,6 +168,42 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<String>) {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn utf16_text_is_read_as_utf8_and_utf8_untouched() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let text = "[{\"UserPrincipalName\": \"jörg@example.com\", \"AppId\": \"a1\"}]\r\n";
+        let read = |bytes: Vec<u8>, gz: bool| {
+            let path = dir.path().join("x");
+            let bytes = if gz {
+                let mut enc =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                enc.write_all(&bytes).expect("gz");
+                enc.finish().expect("finish")
+            } else {
+                bytes
+            };
+            std::fs::write(&path, bytes).expect("write");
+            let mut out = String::new();
+            Input::File(path)
+                .open(&[])
+                .expect("open")
+                .read_to_string(&mut out)
+                .expect("utf-8");
+            out
+        };
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(read(le, false), text);
+        assert_eq!(read(be, true), text);
+        assert_eq!(read(text.as_bytes().to_vec(), false), text);
+    }
 
     #[test]
     fn directories_globs_and_gzip() {

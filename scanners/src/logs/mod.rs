@@ -150,6 +150,7 @@ pub fn unwrap_envelope(record: Value) -> Result<Value, Reject> {
     // unwraps again).
     for _ in 0..6 {
         siem::nest_flattened_keys(&mut record);
+        siem::lift_additional_properties(&mut record);
         if let Some(detail) = eventbridge_detail(&mut record) {
             record = detail;
             continue;

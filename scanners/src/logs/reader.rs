@@ -1102,8 +1102,12 @@ mod tests {
             let mut block = Collect::default();
             read_block(text.as_bytes(), 7, &mut block);
             let mut lines = Collect::default();
-            read_lines(Box::new(Cursor::new(text.as_bytes().to_vec())), 6, &mut lines)
-                .expect("read");
+            read_lines(
+                Box::new(Cursor::new(text.as_bytes().to_vec())),
+                6,
+                &mut lines,
+            )
+            .expect("read");
             assert_eq!(block.records, lines.records, "{text:?}");
             assert_eq!(block.bad, lines.bad, "{text:?}");
         }
@@ -1121,7 +1125,11 @@ mod tests {
         );
         let c = read(bulk);
         let at: Vec<&str> = c.records.iter().map(|(at, _)| at.as_str()).collect();
-        assert_eq!(at, ["2", "4", "5", "6"], "records that only look like actions stay");
+        assert_eq!(
+            at,
+            ["2", "4", "5", "6"],
+            "records that only look like actions stay"
+        );
     }
 
     #[test]

@@ -30,6 +30,25 @@ pub fn nest_flattened_keys(record: &mut Value) {
     }
 }
 
+/// Lifts the properties the Graph PowerShell SDK keeps apart (`AdditionalProperties`: beta
+/// and unmodelled ones such as `signInEventTypes`) next to the others; a property already
+/// there wins.
+pub fn lift_additional_properties(record: &mut Value) {
+    let Some(o) = record.as_object_mut() else {
+        return;
+    };
+    if !o.get("AdditionalProperties").is_some_and(Value::is_object) {
+        return;
+    }
+    if let Some(Value::Object(extra)) = o.remove("AdditionalProperties") {
+        for (k, v) in extra {
+            if !o.keys().any(|have| have.eq_ignore_ascii_case(&k)) {
+                o.insert(k, v);
+            }
+        }
+    }
+}
+
 /// The record inside `record`, or rebuilt from it; `None` when no step applies.
 pub fn unwrap(record: &mut Value) -> Option<Result<Value, Reject>> {
     let o = record.as_object_mut()?;
