@@ -9,8 +9,9 @@
 //!   text (`_raw`), HTTP Event Collector payloads (`event`, as Firehose delivers to Splunk);
 //! - Google Cloud Pub/Sub messages (`message.data`, base64: a logging sink's `LogEntry`);
 //! - CloudTrail as SIEMs re-model it: Microsoft Sentinel `AWSCloudTrail` rows (PascalCase
-//!   columns) and Elastic ECS documents (`aws.cloudtrail.*`, `event.action`, ...), mapped back
-//!   to CloudTrail's record ([`SENTINEL_CLOUDTRAIL`], [`ECS_CLOUDTRAIL`]);
+//!   columns), Elastic ECS documents (`aws.cloudtrail.*`, `event.action`, ...) and OCSF API
+//!   Activity events (Amazon Security Lake), mapped back to CloudTrail's record
+//!   ([`SENTINEL_CLOUDTRAIL`], [`ECS_CLOUDTRAIL`], [`OCSF_CLOUDTRAIL`]);
 //! - flattened keys (`"userIdentity.arn"`), as SIEM field extraction and JSON exports of
 //!   tables write them.
 
@@ -78,10 +79,15 @@ pub fn unwrap(record: &mut Value) -> Option<Result<Value, Reject>> {
             return Some(inner_json(original, "event.original", "an ECS document"));
         }
     }
-    if fields::at(record, "aws.cloudtrail").is_some()
-        && fields::at(record, "event.action").is_some()
+    let ecs_name = ["event.action", "aws.cloudtrail.event_name"];
+    if fields::at(record, "aws.cloudtrail").is_some() && fields::first(record, &ecs_name).is_some()
     {
         return Some(Ok(remap(record, ECS_CLOUDTRAIL)));
+    }
+    let ocsf_api_activity = fields::text(record, "class_uid").as_deref() == Some("6003")
+        && fields::text(record, "metadata.product.name").is_some_and(|p| p.contains("CloudTrail"));
+    if ocsf_api_activity {
+        return Some(Ok(remap(record, OCSF_CLOUDTRAIL)));
     }
     let sentinel = fields::text(record, "Type").as_deref() == Some("AWSCloudTrail")
         || (fields::at(record, "AwsEventId").is_some()
@@ -251,15 +257,18 @@ pub const SENTINEL_CLOUDTRAIL: Mapping = &[
 pub const ECS_CLOUDTRAIL: Mapping = &[
     ("eventVersion", &["aws.cloudtrail.event_version"]),
     ("eventTime", &["@timestamp"]),
-    ("eventSource", &["event.provider"]),
-    ("eventName", &["event.action"]),
+    (
+        "eventSource",
+        &["event.provider", "aws.cloudtrail.event_source"],
+    ),
+    ("eventName", &["event.action", "aws.cloudtrail.event_name"]),
     ("awsRegion", &["cloud.region"]),
     ("sourceIPAddress", &["source.address", "source.ip"]),
     ("userAgent", &["user_agent.original"]),
     ("errorCode", &["aws.cloudtrail.error_code"]),
     ("errorMessage", &["aws.cloudtrail.error_message"]),
     ("requestID", &["aws.cloudtrail.request_id"]),
-    ("eventID", &["event.id"]),
+    ("eventID", &["event.id", "aws.cloudtrail.event_id"]),
     ("eventType", &["aws.cloudtrail.event_type"]),
     ("readOnly", &["aws.cloudtrail.read_only"]),
     (
@@ -331,6 +340,69 @@ pub const ECS_CLOUDTRAIL: Mapping = &[
     ),
 ];
 
+/// OCSF API Activity events (class 6003) of CloudTrail, as Amazon Security Lake stores them
+/// (and OpenSearch and other OCSF pipelines map them) → CloudTrail.
+pub const OCSF_CLOUDTRAIL: Mapping = &[
+    ("eventVersion", &["metadata.product.version"]),
+    ("eventTime", &["time_dt", "time"]),
+    ("eventSource", &["api.service.name"]),
+    ("eventName", &["api.operation"]),
+    ("awsRegion", &["cloud.region"]),
+    (
+        "sourceIPAddress",
+        &["src_endpoint.ip", "src_endpoint.domain"],
+    ),
+    ("userAgent", &["http_request.user_agent"]),
+    ("errorCode", &["api.response.error"]),
+    ("errorMessage", &["api.response.message"]),
+    ("requestID", &["api.request.uid"]),
+    ("eventID", &["metadata.uid"]),
+    ("eventType", &["unmapped.eventType", "metadata.event_code"]),
+    ("readOnly", &["unmapped.readOnly"]),
+    ("recipientAccountId", &["cloud.account.uid"]),
+    ("managementEvent", &["unmapped.managementEvent"]),
+    ("eventCategory", &["metadata.product.feature.name"]),
+    ("vpcEndpointId", &["unmapped.vpcEndpointId"]),
+    (
+        "requestParameters",
+        &["api.request.data", "unmapped.requestParameters"],
+    ),
+    (
+        "responseElements",
+        &["api.response.data", "unmapped.responseElements"],
+    ),
+    ("additionalEventData", &["unmapped.additionalEventData"]),
+    ("userIdentity.type", &["actor.user.type"]),
+    ("userIdentity.principalId", &["actor.user.uid"]),
+    ("userIdentity.arn", &["actor.user.uid_alt"]),
+    ("userIdentity.accountId", &["actor.user.account.uid"]),
+    ("userIdentity.accessKeyId", &["actor.user.credential_uid"]),
+    ("userIdentity.userName", &["actor.user.name"]),
+    ("userIdentity.invokedBy", &["actor.invoked_by"]),
+    (
+        "userIdentity.sessionContext.attributes.mfaAuthenticated",
+        &["actor.session.is_mfa", "actor.session.mfa"],
+    ),
+    (
+        "userIdentity.sessionContext.attributes.creationDate",
+        &[
+            "actor.session.created_time_dt",
+            "actor.session.created_time",
+        ],
+    ),
+    (
+        "userIdentity.sessionContext.sessionIssuer.arn",
+        &["actor.session.issuer"],
+    ),
+];
+
+/// The fields CloudTrail writes as times: an epoch in milliseconds (OCSF's `time`) becomes
+/// RFC 3339 text, as CloudTrail writes it.
+const TIMES: &[&str] = &[
+    "eventTime",
+    "userIdentity.sessionContext.attributes.creationDate",
+];
+
 /// The fields CloudTrail writes as objects or arrays (a SIEM may keep them as JSON text).
 const STRUCTURED: &[&str] = &[
     "requestParameters",
@@ -356,6 +428,10 @@ fn remap(record: &Value, mapping: Mapping) -> Value {
             }
             // ECS keeps one resource as an object; CloudTrail writes a list.
             Value::Object(_) if *target == "resources" => Value::Array(vec![value.clone()]),
+            Value::Number(ms) if TIMES.contains(target) => ms
+                .as_i64()
+                .map(|ms| Value::from(nhiscope_engine::time::format(ms * 1000)))
+                .unwrap_or_else(|| value.clone()),
             // CloudTrail writes this flag as text; Sentinel's column is a bool.
             Value::Bool(b) if target.ends_with("mfaAuthenticated") => Value::from(b.to_string()),
             _ => value.clone(),
@@ -508,6 +584,23 @@ mod tests {
             json!({"_index": ".ds-logs-aws.cloudtrail-default", "_id": "e1", "_source": ecs}),
             &assumed,
         );
+        // ... and as Amazon Security Lake stores it (OCSF 1.1 API Activity).
+        let ocsf = json!({
+            "class_uid": 6003, "category_uid": 6, "activity_id": 2, "type_uid": 600302, "severity_id": 1,
+            "time": 1777716060000_i64,
+            "metadata": {"uid": "ct-0004", "event_code": "AwsApiCall", "version": "1.1.0",
+                "product": {"name": "CloudTrail", "vendor_name": "AWS", "version": "1.09", "feature": {"name": "Management"}}},
+            "api": {"operation": "PutObject", "service": {"name": "s3.amazonaws.com"},
+                "request": {"uid": "req-ct-0004", "data": {"bucketName": "releases", "key": "app.tar.gz"}}, "response": {}},
+            "actor": {"user": {"type": "AssumedRole", "uid": "AROADEPLOY:ci-run-42",
+                    "uid_alt": "arn:aws:sts::111122223333:assumed-role/deploy/ci-run-42",
+                    "account": {"uid": "111122223333"}, "credential_uid": "ASIADEPLOYSESSION001"},
+                "session": {"created_time": 1777716000000_i64, "is_mfa": false, "issuer": "arn:aws:iam::111122223333:role/deploy"}},
+            "src_endpoint": {"ip": "203.0.113.10"}, "http_request": {"user_agent": "aws-sdk-go-v2/1.30.0 os/linux"},
+            "cloud": {"provider": "AWS", "region": "eu-west-1", "account": {"uid": "111122223333"}},
+            "unmapped": {"readOnly": "false", "managementEvent": "true"}
+        });
+        same_event(ocsf, &assumed);
         // Kubernetes audit in an Elasticsearch hit; a Cloud Logging entry through Pub/Sub.
         let k8s = fixture("k8s_audit.ndjson", 0);
         same_event(
