@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use arrow::array::RecordBatch;
 use duckdb::params;
 
-use super::{CollectorRecord, CollectorStatus, Result, ScanStatus, Store};
+use super::{batch_scan, CollectorRecord, CollectorStatus, Result, ScanStatus, Store};
 use crate::time::Micros;
 
 /// The source every ingest run is recorded under.
@@ -63,11 +63,16 @@ pub struct EventWriter {
 }
 
 impl EventWriter {
-    /// Appends one batch (in `Table::Events`' schema).
+    /// Appends one batch (in `Table::Events`' schema), inserted straight from the batch
+    /// ([`batch_scan`]). The id is our own number, so it is written into the statement, which
+    /// is therefore bound afresh for each batch.
     pub fn append(&mut self, batch: RecordBatch) -> Result<()> {
-        let mut appender = self.conn.appender("events")?;
-        appender.append_record_batch(batch)?;
-        appender.flush()?;
+        let handed = batch_scan::hand_over(batch);
+        self.conn.execute_batch(&format!(
+            "INSERT INTO events SELECT * FROM {}({}::UBIGINT)",
+            batch_scan::FUNCTION,
+            handed.id()
+        ))?;
         Ok(())
     }
 
@@ -116,6 +121,7 @@ impl Store {
     /// until [`EventWriter::commit`] (dropped uncommitted, it writes nothing).
     pub fn event_writer(&self) -> Result<EventWriter> {
         let conn = self.conn.try_clone()?;
+        batch_scan::register(&conn)?;
         conn.execute_batch("BEGIN TRANSACTION")?;
         Ok(EventWriter { conn })
     }

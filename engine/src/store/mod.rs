@@ -18,6 +18,7 @@
 
 pub mod activity;
 pub mod auth;
+mod batch_scan;
 pub mod dashboard;
 pub mod diff;
 pub mod events;
