@@ -404,21 +404,32 @@ fn siem_exports_are_read_back_to_their_records() {
     )
     .expect("write");
 
+    // Container logs collected from a node: containerd's CRI lines (startup text, then the
+    // proxy's JSON access log) and Docker's json-file lines.
+    let cri = format!(
+        "2026-05-02T11:59:59.9Z stderr F [info][main] starting\n2026-05-02T12:00:00.2Z stdout F {}\n",
+        first_line("envoy_access.ndjson")
+    );
+    std::fs::write(dir.join("envoy-7d9f_mesh_envoy-0123.log"), cri).expect("write");
+    let docker = serde_json::json!({"log": format!("{}\n", first_line("apigw_access.ndjson")), "stream": "stdout", "time": "2026-05-02T12:00:00.3Z"});
+    std::fs::write(dir.join("gateway-json.log"), line(docker)).expect("write");
+
     let out = ingest(
         &store,
         &[&dir.display().to_string(), "--output", "json"],
         b"",
     );
-    assert_eq!(out.status.code(), Some(0), "{}", harness::stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
     let f = &report["formats"];
     for name in ["cloudtrail", "gcp_audit", "k8s_audit"] {
         assert_eq!(f[name]["ingested"], 2, "{name}: {report:#}");
     }
-    assert!(
-        f["unknown"].is_null() || f["unknown"]["quarantined"] == 0,
-        "{report:#}"
-    );
+    for name in ["envoy_access", "apigw_access"] {
+        assert_eq!(f[name]["ingested"], 1, "{name}: {report:#}");
+    }
+    // Only the container's startup line is quarantined (exit code 2).
+    assert_eq!(out.status.code(), Some(2), "{report:#}");
+    assert_eq!(f["unknown"]["quarantined"], 1, "{report:#}");
     let db = harness::open(&store);
     let events = harness::rows(&db, Table::Events, Snapshot::Current);
     let issued = events

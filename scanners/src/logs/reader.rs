@@ -192,6 +192,13 @@ pub fn read_records_limited(
     if first != b'{' {
         let mut line = Vec::new();
         (&mut input).take(64 * 1024).read_until(b'\n', &mut line)?;
+        let container_log = std::str::from_utf8(&line)
+            .ok()
+            .and_then(|l| container_log_message(l.trim_end()))
+            .is_some();
+        if container_log {
+            return offer_lines(Box::new(Cursor::new(line).chain(input)), 0, sink);
+        }
         if super::csv_rows::looks_like_header(&line) {
             return super::csv_rows::read_csv(Box::new(Cursor::new(line).chain(input)), sink);
         }
@@ -352,6 +359,19 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
             return;
         }
     };
+    let text = match container_log_message(text) {
+        Some(message) if !message.starts_with('{') => {
+            sink.malformed(
+                line,
+                "container log line whose message is not a JSON log record (plain-text output \
+                 is not read)"
+                    .into(),
+            );
+            return;
+        }
+        Some(message) => message,
+        None => text,
+    };
     if !text.trim_start().starts_with('{') {
         match serde_json::from_str::<Value>(text) {
             Ok(v) => deliver_line(v, line, sink),
@@ -368,6 +388,24 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
             next - 1
         }),
     });
+}
+
+/// The message of a container runtime's log line (CRI format, what containerd and CRI-O
+/// write under `/var/log/containers/`: `<RFC 3339 time> <stdout|stderr> <F|P> <message>`),
+/// as Envoy access logs or any JSON log written to a container's stdout are collected from a
+/// node. `None` for other text. A message the runtime split (`P`, lines over 16 KiB) is not
+/// joined again: its parts are reported as invalid JSON.
+fn container_log_message(text: &str) -> Option<&str> {
+    if !text.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut parts = text.splitn(4, ' ');
+    let (time, stream, tag, message) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let cri = time.contains('T')
+        && matches!(stream, "stdout" | "stderr")
+        && matches!(tag, "F" | "P")
+        && nhiscope_engine::time::parse(time).is_some();
+    cri.then_some(message)
 }
 
 /// One JSON object's text: a wrapper's elements (the first wrapper key in [`WRAPPER_KEYS`]
@@ -1110,6 +1148,32 @@ mod tests {
             .expect("read");
             assert_eq!(block.records, lines.records, "{text:?}");
             assert_eq!(block.bad, lines.bad, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn container_runtime_log_lines_give_their_json_messages() {
+        // Startup text first, as a proxy's container log usually begins.
+        let text = concat!(
+            "2026-05-02T11:59:59.9Z stderr F [info][main] starting envoy\n",
+            "2026-05-02T12:00:00.000000001Z stdout F {\"n\":1}\n",
+            "2026-05-02T12:00:01.5Z stderr F [warning][config] plain text\n",
+            "2026-05-02T12:00:02Z stdout F {\"n\":2}\n",
+            "{\"n\":3}\n",
+        );
+        let c = read(text);
+        let at: Vec<&str> = c.records.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["2", "4", "5"]);
+        assert_eq!(c.records[1].1["n"], 2);
+        let bad: Vec<u64> = c.bad.iter().map(|b| b.0).collect();
+        assert_eq!(bad, [1, 3], "the plain-text messages: {:?}", c.bad);
+        assert!(c.bad[0].1.contains("container log line"), "{:?}", c.bad);
+        for other in [
+            "2026 stdout F {}",
+            "2026-05-02T12:00:00Z stdin F {}",
+            "x stdout F {}",
+        ] {
+            assert_eq!(container_log_message(other), None, "{other}");
         }
     }
 

@@ -8,6 +8,7 @@
 //! - Splunk: search export lines (`{"preview": false, "result": {...}}`), events with the raw
 //!   text (`_raw`), HTTP Event Collector payloads (`event`, as Firehose delivers to Splunk);
 //! - Google Cloud Pub/Sub messages (`message.data`, base64: a logging sink's `LogEntry`);
+//! - Docker json-file container logs (`{"log": "<line>", "stream": "stdout", "time": ...}`);
 //! - CloudTrail as SIEMs re-model it: Microsoft Sentinel `AWSCloudTrail` rows (PascalCase
 //!   columns), Elastic ECS documents (`aws.cloudtrail.*`, `event.action`, ...) and OCSF API
 //!   Activity events (Amazon Security Lake), mapped back to CloudTrail's record
@@ -95,9 +96,13 @@ pub fn unwrap(record: &mut Value) -> Option<Result<Value, Reject>> {
     if sentinel {
         return Some(Ok(remap(record, SENTINEL_CLOUDTRAIL)));
     }
+    // Docker's json-file log driver: one line of a container's output in `log`.
+    let o = record.as_object_mut()?;
+    if let (Some(Value::String(line)), Some(Value::String(_))) = (o.get("log"), o.get("stream")) {
+        return Some(inner_json(line.trim_end(), "log", "a container log line"));
+    }
     // Splunk HTTP Event Collector payload (its metadata are text or numbers; ECS documents
     // have `event`, `host` and `source` objects).
-    let o = record.as_object_mut()?;
     let hec = ["sourcetype", "source", "host", "index", "time"]
         .iter()
         .any(|k| o.get(*k).is_some_and(|v| v.is_string() || v.is_number()));
@@ -601,6 +606,10 @@ mod tests {
             "unmapped": {"readOnly": "false", "managementEvent": "true"}
         });
         same_event(ocsf, &assumed);
+        // An Envoy access log line as Docker's json-file driver keeps a container's stdout.
+        let envoy = fixture("envoy_access.ndjson", 0);
+        let docker = json!({"log": format!("{envoy}\n"), "stream": "stdout", "time": "2026-05-02T12:00:00.1Z"});
+        same_event(docker, &envoy);
         // Kubernetes audit in an Elasticsearch hit; a Cloud Logging entry through Pub/Sub.
         let k8s = fixture("k8s_audit.ndjson", 0);
         same_event(
@@ -625,6 +634,7 @@ mod tests {
                 json!({"event": "plain text", "sourcetype": "syslog"}),
                 "`event`",
             ),
+            (json!({"log": "started\n", "stream": "stderr"}), "`log`"),
         ] {
             let reason = normalise(shape, None).expect_err("not JSON").1;
             assert!(reason.contains(field), "{reason}");
