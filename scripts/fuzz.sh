@@ -20,7 +20,7 @@ SEEDS="$(mktemp -d)"
 trap 'rm -rf "$SEEDS"' EXIT
 # One seed per record (NDJSON lines, array elements, wrapper elements) and one per whole file.
 python3 - "$SEEDS" tests/fixtures/logs ../shared/data <<'PY'
-import hashlib, json, os, sys
+import csv, hashlib, io, json, os, sys
 out, roots = sys.argv[1], sys.argv[2:]
 def seed(data):
     with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as f:
@@ -68,7 +68,6 @@ for root in roots:
                         else:
                             flat[prefix] = v if isinstance(v, str) else json.dumps(v)
                     walk("", r)
-                    import csv, io
                     buf = io.StringIO()
                     w = csv.writer(buf)
                     w.writerow(flat.keys())

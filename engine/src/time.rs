@@ -35,13 +35,18 @@ pub fn format(t: Micros) -> String {
 pub fn parse(text: &str) -> Option<Micros> {
     let text = text.trim();
     // .NET's JSON dates (Windows PowerShell's `ConvertTo-Json`): `/Date(1714636800000)/`.
-    if let Some(ms) = text
+    if let Some(inner) = text
         .strip_prefix("/Date(")
         .and_then(|t| t.strip_suffix(")/"))
     {
-        let ms = ms.split(['+', '-']).find(|p| !p.is_empty())?;
-        let sign = if text.starts_with("/Date(-") { -1 } else { 1 };
-        return ms.parse::<i64>().ok().map(|ms| sign * ms * 1000);
+        // Milliseconds, maybe negative, maybe followed by an offset (`+0000`) that does not
+        // change the instant.
+        let end = inner
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| matches!(c, '+' | '-'))
+            .map_or(inner.len(), |(i, _)| i);
+        return inner[..end].parse::<i64>().ok().map(|ms| ms * 1000);
     }
     let text = text.strip_suffix(" UTC").unwrap_or(text);
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
@@ -109,6 +114,8 @@ mod tests {
         assert_eq!(parse("12/18/2019, 7:10:08 PM"), Some(want));
         assert_eq!(parse("/Date(1576696208000)/"), Some(want));
         assert_eq!(parse("/Date(1576696208000+0000)/"), Some(want));
+        assert_eq!(parse("/Date(-1000)/"), Some(-1_000_000));
+        assert_eq!(parse("/Date()/"), None);
         assert_eq!(format(want), "2019-12-18T19:10:08Z");
         assert_eq!(parse("N/A"), None);
         assert_eq!(parse(""), None);

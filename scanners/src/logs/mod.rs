@@ -145,6 +145,12 @@ pub fn detect(record: &Value) -> Option<Format> {
 /// Elasticsearch / OpenSearch, Sentinel, Pub/Sub, flattened keys). Envelopes may nest (a
 /// LookupEvents record in a CloudWatch message). Other records come back as they are.
 pub fn unwrap_envelope(record: Value) -> Result<Value, Reject> {
+    unwrap_and_detect(record).map(|(record, _)| record)
+}
+
+/// [`unwrap_envelope`], and the format of the record it gives, if any parser recognises it
+/// (detected once: the SIEM steps need it to know whether to run).
+pub fn unwrap_and_detect(record: Value) -> Result<(Value, Option<Format>), Reject> {
     let mut record = record;
     // Bounded: each level is a strictly smaller record (or one rebuilt from it, which no step
     // unwraps again).
@@ -156,20 +162,22 @@ pub fn unwrap_envelope(record: Value) -> Result<Value, Reject> {
             continue;
         }
         let Some((field, text)) = envelope(&record) else {
-            if detect(&record).is_none() {
+            let format = detect(&record);
+            if format.is_none() {
                 if let Some(inner) = siem::unwrap(&mut record) {
                     record = inner?;
                     continue;
                 }
             }
-            return Ok(record);
+            return Ok((record, format));
         };
         record = serde_json::from_str(&text).map_err(|e| match field {
             "message" => cloudwatch_reason(&e),
             _ => Reject(format!("field `{field}` is not a JSON event: {e}")),
         })?;
     }
-    Ok(record)
+    let format = detect(&record);
+    Ok((record, format))
 }
 
 /// The CloudTrail record of an EventBridge event (`"detail-type": "AWS API Call via

@@ -10,7 +10,7 @@ use nhiscope_engine::model::EventRow;
 use serde_json::Value;
 
 use super::reader::{self, read_records, RecordAt, RecordSink};
-use super::{cloudtrail, cloudwatch_reason, detect, unwrap_envelope, Format};
+use super::{cloudtrail, cloudwatch_reason, unwrap_and_detect, Format};
 
 /// A record's format and event, or its format (when known) and why it was not normalised.
 pub type Normalised = Result<(Format, EventRow), (Option<Format>, String)>;
@@ -46,7 +46,7 @@ fn normalise_json(
 }
 
 /// The message of a CloudWatch Logs event given as text, when it holds a JSON object (the
-/// envelope [`unwrap_envelope`] recognises), so the record inside takes the fast path too;
+/// envelope [`super::unwrap_envelope`] recognises), so the record inside takes the fast path too;
 /// anything else (a plain-text message included) is left to the general path and its reasons.
 fn cloudwatch_message(text: &str) -> Option<String> {
     /// The keys of a CloudWatch Logs event (subscription payload or `aws logs` output).
@@ -80,8 +80,8 @@ fn cloudwatch_message(text: &str) -> Option<String> {
 
 /// One record → its format and event, or the format (when known) and why not.
 pub fn normalise(record: Value, forced: Option<Format>) -> Normalised {
-    let record = unwrap_envelope(record).map_err(|r| (None, r.0))?;
-    let Some(format) = forced.or_else(|| detect(&record)) else {
+    let (record, detected) = unwrap_and_detect(record).map_err(|r| (None, r.0))?;
+    let Some(format) = forced.or(detected) else {
         if record.get("digestStartTime").is_some() && record.get("logFiles").is_some() {
             return Err((
                 None,

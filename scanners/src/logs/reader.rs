@@ -61,19 +61,11 @@ pub const NESTED_KEY: &str = "hits";
 /// a colon (whitespace allowed around it). One `memchr` pass over the text whatever the number
 /// of keys; a false positive (a key inside a string) only costs the exact check after it.
 fn maybe_wrapper(text: &[u8]) -> bool {
-    fn trim_end(b: &[u8]) -> &[u8] {
-        let n = b
-            .iter()
-            .rev()
-            .take_while(|c| c.is_ascii_whitespace())
-            .count();
-        &b[..b.len() - n]
-    }
     memchr::memchr_iter(b'[', text).any(|at| {
-        let Some(before) = trim_end(&text[..at]).strip_suffix(b":") else {
+        let Some(before) = text[..at].trim_ascii_end().strip_suffix(b":") else {
             return false;
         };
-        let Some(key_end) = trim_end(before).strip_suffix(b"\"") else {
+        let Some(key_end) = before.trim_ascii_end().strip_suffix(b"\"") else {
             return false;
         };
         WRAPPER_KEYS.iter().any(|k| {

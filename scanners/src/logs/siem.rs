@@ -162,26 +162,7 @@ fn unflatten(flat: Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     let mut clashes = Vec::new();
     for (key, value) in flat {
-        let mut parts = key.split('.').filter(|p| !p.is_empty()).peekable();
-        let mut cur = &mut out;
-        let mut placed = false;
-        while let Some(part) = parts.next() {
-            if parts.peek().is_none() {
-                if !cur.contains_key(part) {
-                    cur.insert(part.to_string(), value.clone());
-                    placed = true;
-                }
-                break;
-            }
-            let next = cur
-                .entry(part.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
-            match next {
-                Value::Object(inner) => cur = inner,
-                _ => break,
-            }
-        }
-        if !placed {
+        if let Err(value) = insert_path(&mut out, &key, value) {
             clashes.push((key, value));
         }
     }
@@ -441,26 +422,35 @@ fn remap(record: &Value, mapping: Mapping) -> Value {
             Value::Bool(b) if target.ends_with("mfaAuthenticated") => Value::from(b.to_string()),
             _ => value.clone(),
         };
-        insert_path(&mut out, target, value);
+        // Each target appears once in a mapping: nothing is in the way.
+        let _ = insert_path(&mut out, target, value);
     }
     Value::Object(out)
 }
 
-/// Inserts `value` at the `.`-path `path` of `out`, creating objects on the way.
-fn insert_path(out: &mut Map<String, Value>, path: &str, value: Value) {
+/// Inserts `value` at the `.`-path `path` of `out` (empty parts skipped), creating objects on
+/// the way; gives it back when the place is taken or a value that is not an object is in the
+/// way.
+fn insert_path(out: &mut Map<String, Value>, path: &str, value: Value) -> Result<(), Value> {
+    let mut parts = path.split('.').filter(|p| !p.is_empty()).peekable();
     let mut cur = out;
-    let mut parts = path.split('.').peekable();
     while let Some(part) = parts.next() {
         if parts.peek().is_none() {
+            if cur.contains_key(part) {
+                return Err(value);
+            }
             cur.insert(part.to_string(), value);
-            return;
+            return Ok(());
         }
         let next = cur
             .entry(part.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
-        let Value::Object(inner) = next else { return };
+        let Value::Object(inner) = next else {
+            return Err(value);
+        };
         cur = inner;
     }
+    Err(value)
 }
 
 #[cfg(test)]
