@@ -156,6 +156,7 @@ impl Analysis {
                 bytes,
                 columns = self.ctx.table(table.name()).await?.schema().fields().len()
             );
+            self.hold(table.name(), bytes);
             names.push(table.name().to_string());
         }
         if !names.is_empty() {

@@ -86,7 +86,7 @@ fn rule_error(rule: &Rule, e: impl std::fmt::Display) -> RuleError {
 }
 
 /// The tables a plan scans, subqueries included.
-fn scanned_tables(plan: &LogicalPlan) -> Vec<String> {
+pub(crate) fn scanned_tables(plan: &LogicalPlan) -> Vec<String> {
     let mut out = Vec::new();
     let _ = plan.apply_with_subqueries(|node| {
         if let LogicalPlan::TableScan(scan) = node {
@@ -139,10 +139,7 @@ impl Analysis {
                     ),
                 ));
             };
-            if !matches!(
-                field.data_type(),
-                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
-            ) {
+            if !is_text(field.data_type()) {
                 return Err(rule_error(
                     rule,
                     format!("column `{col}` must be text, not {}", field.data_type()),
@@ -223,17 +220,28 @@ impl Analysis {
     /// and stages their findings in `store` (see [`Store::stage_findings`]): read them back
     /// with [`Store::staged_findings`] or record the lifecycle with
     /// [`Store::record_evaluation`]. The model tables several rules share are read once
-    /// ([`Analysis::cache_tables`]). Rules run as tasks of the runtime (planning, execution
-    /// and conversion of their output in parallel) while this task appends to the stage. One
+    /// ([`Analysis::cache_tables`]) and each held table is released after the last rule
+    /// reading it, in an order that lets the largest go first ([`held`](super::held)). Rules
+    /// run as tasks of the runtime (planning, execution and conversion of their output in
+    /// parallel) while this task appends to the stage. One
     /// failing rule is reported in its [`RuleRun`] and stages nothing; the others still run.
-    pub async fn evaluate(&self, store: &Store, rules: &[Rule]) -> Result<Evaluation, StoreError> {
+    /// The analysis is used up (its held tables are released as the rules run).
+    pub async fn evaluate(self, store: &Store, rules: &[Rule]) -> Result<Evaluation, StoreError> {
+        self.evaluate_once(store, rules).await
+    }
+
+    /// [`Analysis::evaluate`].
+    async fn evaluate_once(&self, store: &Store, rules: &[Rule]) -> Result<Evaluation, StoreError> {
         self.cache_tables(rules)
             .await
             .map_err(|e| StoreError::Invalid(format!("caching the model tables: {e}")))?;
+        let schedule = self.schedule(rules).await;
         let mut stage = store.stage_findings(rules)?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, RecordBatch)>(8);
+        let schedule = &schedule;
         let producer = async move {
-            futures::stream::iter(rules.iter().enumerate().map(|(i, rule)| {
+            let mut outcomes = futures::stream::iter(schedule.order.iter().map(|&i| {
+                let rule = &rules[i];
                 let (analysis, owned, tx) = (self.clone(), rule.clone(), tx.clone());
                 async move {
                     let started = Instant::now();
@@ -242,12 +250,15 @@ impl Analysis {
                         Ok(outcome) => outcome,
                         Err(e) => Err(rule_error(rule, format!("the rule task failed: {e}"))),
                     };
-                    (rule, outcome, started.elapsed().as_millis() as u64)
+                    self.ran(schedule, i);
+                    (i, rule, outcome, started.elapsed().as_millis() as u64)
                 }
             }))
             .buffered(self.concurrency)
             .collect::<Vec<_>>()
-            .await
+            .await;
+            outcomes.sort_by_key(|o| o.0);
+            outcomes
         };
         let mut stage_errors: HashMap<usize, String> = HashMap::new();
         let mut appending = std::time::Duration::ZERO;
@@ -273,7 +284,7 @@ impl Analysis {
             ..Default::default()
         };
         let (mut failed, mut repeated) = (Vec::new(), Vec::new());
-        for (i, (rule, outcome, millis)) in outcomes.into_iter().enumerate() {
+        for (i, rule, outcome, millis) in outcomes {
             let outcome = match stage_errors.remove(&i) {
                 Some(e) => Err(rule_error(rule, e)),
                 None => outcome,
@@ -324,6 +335,16 @@ struct RuleOutput {
     /// Whether some resource was reported more than once.
     repeated: bool,
     tables: Vec<String>,
+}
+
+/// Whether values of `data_type` are text (held columns may be dictionaries of text, see
+/// [`super::compact`]).
+fn is_text(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => true,
+        DataType::Dictionary(_, values) => is_text(values),
+        _ => false,
+    }
 }
 
 fn text_column(batch: &RecordBatch, name: &str) -> Result<Option<ArrayRef>, String> {

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod derived;
 pub mod duckdb_table;
 pub mod evaluate;
+mod held;
 pub mod pushdown;
 pub mod udf;
 
@@ -44,6 +45,8 @@ pub struct Analysis {
     snapshot: Snapshot,
     /// The connection the DuckDB-backed tables clone theirs from.
     conn: Arc<Mutex<duckdb::Connection>>,
+    /// The tables held in memory ([`held`]).
+    held: held::Held,
 }
 
 impl Analysis {
@@ -74,6 +77,7 @@ impl Analysis {
             concurrency: 2,
             snapshot,
             conn,
+            held: Default::default(),
         };
         analysis.register_store_query(
             "grant_statements",
@@ -207,16 +211,18 @@ impl Analysis {
         let df = self.ctx.table(name).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
+        let bytes = batches
+            .iter()
+            .map(RecordBatch::get_array_memory_size)
+            .sum::<usize>();
         tracing::debug!(
             message = "Table materialized.",
             table = name,
             rows = batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
-            bytes = batches
-                .iter()
-                .map(RecordBatch::get_array_memory_size)
-                .sum::<usize>(),
+            bytes,
             millis = started.elapsed().as_millis() as u64
         );
+        self.hold(name, bytes);
         self.ctx.deregister_table(name)?;
         self.ctx
             .register_table(name, Arc::new(cache::in_memory(schema, batches.clone())?))?;
@@ -293,10 +299,16 @@ mod tests {
                 let batches = analysis.query(&sql).await.expect("query");
                 let mut out = Vec::new();
                 for b in &batches {
-                    let (id, action) = (
-                        b.column(0).as_string::<i32>(),
-                        b.column(1).as_string::<i32>(),
-                    );
+                    // Read as text whatever the string type.
+                    let text = |i: usize| {
+                        datafusion::arrow::compute::cast(
+                            b.column(i),
+                            &datafusion::arrow::datatypes::DataType::Utf8,
+                        )
+                        .expect("text")
+                    };
+                    let (id, action) = (text(0), text(1));
+                    let (id, action) = (id.as_string::<i32>(), action.as_string::<i32>());
                     for i in 0..b.num_rows() {
                         out.push(format!("{} {}", id.value(i), action.value(i)));
                     }

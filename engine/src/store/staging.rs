@@ -1,5 +1,6 @@
 //! The staging area of one evaluation: rule output streams into a connection-local temporary
-//! table (`eval_findings`, through DuckDB's Arrow appender) instead of being held in memory,
+//! table (`eval_findings`, inserted straight from Arrow through [`batch_scan`]) instead of
+//! being held in memory,
 //! so an evaluation that reports millions of findings stays within bounded memory. Each row
 //! names its rule by position (`rule`, see `eval_rules`) and its finding by the 64-bit hash
 //! behind the finding id (`finding_hash`; the id is `F-` and its 16 hex digits): two numbers
@@ -16,9 +17,9 @@ use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use duckdb::{params, Appender};
+use duckdb::params;
 
-use super::{Result, Store, StoreError};
+use super::{batch_scan, Result, Store, StoreError};
 use crate::findings::Finding;
 use crate::rules::{Rule, Severity};
 
@@ -40,7 +41,6 @@ pub fn staged_schema() -> SchemaRef {
 /// An open stage: append converted rule output, then [`FindingStage::finish`].
 pub struct FindingStage<'a> {
     store: &'a Store,
-    appender: Appender<'a>,
     schema: SchemaRef,
     seq: i64,
 }
@@ -78,11 +78,11 @@ impl Store {
             }
             app.flush()?;
         }
+        batch_scan::register(conn)?;
         let mut fields = vec![Arc::new(Field::new("seq", DataType::Int64, false))];
         fields.extend(staged_schema().fields().iter().cloned());
         Ok(FindingStage {
             store: self,
-            appender: conn.appender("eval_findings")?,
             schema: Arc::new(Schema::new(fields)),
             seq: 0,
         })
@@ -141,7 +141,8 @@ impl FindingStage<'_> {
         staged_schema()
     }
 
-    /// Appends converted rule output (columns of [`staged_schema`]).
+    /// Appends converted rule output (columns of [`staged_schema`]), inserted straight from
+    /// the batch (DuckDB's appender would copy every value into its own buffer first).
     pub fn append(&mut self, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows() as i64;
         let seq = Int64Array::from_iter_values(self.seq..self.seq + n);
@@ -150,15 +151,18 @@ impl FindingStage<'_> {
         columns.extend(batch.columns().iter().cloned());
         let staged = RecordBatch::try_new(self.schema.clone(), columns)
             .map_err(|e| StoreError::Invalid(format!("staging findings: {e}")))?;
-        self.appender.append_record_batch(staged)?;
+        let handed = batch_scan::hand_over(staged);
+        self.store.stage_conn().execute_batch(&format!(
+            "INSERT INTO eval_findings SELECT * FROM {}({}::UBIGINT)",
+            batch_scan::FUNCTION,
+            handed.id()
+        ))?;
         Ok(())
     }
 
     /// Closes the stage: drops what `failed` rules staged, and folds the rows of `repeated`
     /// rules (rules that reported a resource more than once) to one finding per id.
-    pub fn finish(mut self, failed: &[String], repeated: &[String]) -> Result<()> {
-        self.appender.flush()?;
-        drop(self.appender);
+    pub fn finish(self, failed: &[String], repeated: &[String]) -> Result<()> {
         let conn = self.store.stage_conn();
         if !failed.is_empty() {
             conn.execute(
