@@ -7,7 +7,7 @@
 //! and `null` are absent. A row that cannot be read is reported with its line; the rest of the
 //! input is still read.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 use serde_json::{Map, Value};
 
@@ -42,6 +42,10 @@ pub fn looks_like_header(line: &[u8]) -> bool {
 
 /// Reads every row of a CSV `input` (header first) into `sink`, each with its line.
 pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io::Result<()> {
+    let input = CrlfAsLf {
+        inner: input,
+        pending_cr: false,
+    };
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(column_name).collect(),
@@ -74,6 +78,53 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
                     sink.malformed(line, format!("unreadable CSV row: {e}"));
                 }
             },
+        }
+    }
+}
+
+/// Reads `inner` with each CRLF as a LF: the csv crate does not count the lines a CRLF ends
+/// (BurntSushi/rust-csv#395: every row of an export written with CRLF, as Windows tools and
+/// many consoles write them, would be reported on line 1). A lone CR is kept.
+struct CrlfAsLf<R> {
+    inner: R,
+    /// The last byte read was a CR, not handed on yet: the next byte says whether it ends a line.
+    pending_cr: bool,
+}
+
+impl<R: BufRead> Read for CrlfAsLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let buf = self.inner.fill_buf()?;
+            let mut n = 0;
+            if std::mem::take(&mut self.pending_cr) && buf.first() != Some(&b'\n') {
+                out[0] = b'\r';
+                n = 1;
+            }
+            let mut used = 0;
+            while used < buf.len() && n < out.len() {
+                let b = buf[used];
+                used += 1;
+                if b == b'\r' {
+                    match buf.get(used) {
+                        Some(b'\n') => continue,
+                        None => {
+                            self.pending_cr = true;
+                            break;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                out[n] = b;
+                n += 1;
+            }
+            self.inner.consume(used);
+            // Only a held-back CR was read: read on, so 0 still means the end.
+            if n > 0 || (used == 0 && !self.pending_cr) {
+                return Ok(n);
+            }
         }
     }
 }
@@ -280,5 +331,27 @@ mod tests {
         );
         assert_eq!(c.1.len(), 1, "{:?}", c.1);
         assert_eq!(c.1[0].0, 4, "{:?}", c.1);
+        // The same with CRLF line ends (a CRLF in a quoted cell read as a LF).
+        let crlf = b"a,\"b [UTC]\",c\r\n1,\"x\r\ny\",\r\n2,\xff,3\r\n4,5,6\r\n";
+        let mut d = Collect::default();
+        read_csv(Box::new(io::Cursor::new(crlf.to_vec())), &mut d).expect("read");
+        assert_eq!(d.0, c.0);
+        assert_eq!(d.1.iter().map(|b| b.0).collect::<Vec<_>>(), [4]);
+    }
+
+    #[test]
+    fn crlf_is_read_as_lf_wherever_reads_cut_it() {
+        let text = b"a\r\nb\rc\r\r\nd\r".to_vec();
+        // A buffered reader of one byte cuts between every CR and LF.
+        for capacity in [1, 2, 3, 64] {
+            let inner = io::BufReader::with_capacity(capacity, io::Cursor::new(text.clone()));
+            let mut lf = CrlfAsLf {
+                inner,
+                pending_cr: false,
+            };
+            let mut out = Vec::new();
+            lf.read_to_end(&mut out).expect("read");
+            assert_eq!(out, b"a\nb\rc\r\nd\r", "capacity {capacity}");
+        }
     }
 }
