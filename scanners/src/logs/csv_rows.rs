@@ -1,20 +1,23 @@
 //! CSV inputs: query results exported as CSV (Splunk with its `_raw` column, Sentinel's
 //! `AWSCloudTrail` rows, Athena over a CloudTrail table), read as one record per row, the
-//! header naming the keys. Cells are text; a cell holding JSON (`requestParameters`) or Hive's
-//! text form of a struct or array (what Athena prints for CloudTrail's `useridentity` and
-//! `resources` columns: `{type=IAMUser, arn=arn:aws:..., sessioncontext={...}}`) becomes the
-//! object or array it spells, so the parsers read it as they read the JSON record. Empty cells
-//! and `null` are absent. A row that cannot be read is reported with its line; the rest of the
-//! input is still read.
+//! header naming the keys; the CloudTrail console's Event history download, whose rows
+//! [`super::event_history`] turns into CloudTrail records. Cells are text; a cell holding JSON
+//! (`requestParameters`) or Hive's text form of a struct or array (what Athena prints for
+//! CloudTrail's `useridentity` and `resources` columns: `{type=IAMUser, arn=arn:aws:...,
+//! sessioncontext={...}}`) becomes the object or array it spells, so the parsers read it as
+//! they read the JSON record. Empty cells and `null` are absent. A row that cannot be read is
+//! reported with its line; the rest of the input is still read.
 
 use std::io::{self, BufRead, Read};
 
 use serde_json::{Map, Value};
 
+use super::event_history::{self, Columns};
 use super::reader::{RecordAt, RecordSink};
 
 /// True when `line` (the first of an input that is not JSON) is a CSV header: three or more
-/// column names, each short and made of the characters column names use, most without spaces.
+/// column names, each short and made of the characters column names use, most without spaces
+/// (all may have them in the CloudTrail console's export, [`event_history::is_header`]).
 /// Prose, licences and plain-text logs fail it, and are reported as not JSON logs instead.
 pub fn looks_like_header(line: &[u8]) -> bool {
     let Ok(line) = std::str::from_utf8(line) else {
@@ -29,7 +32,7 @@ pub fn looks_like_header(line: &[u8]) -> bool {
     let names: Vec<String> = header.iter().map(column_name).collect();
     let spaced = names.iter().filter(|n| n.contains(' ')).count();
     names.len() >= 3
-        && spaced * 2 <= names.len()
+        && (spaced * 2 <= names.len() || event_history::is_header(&names))
         && names.iter().all(|name| {
             name.len() <= 80
                 && name.starts_with(|c: char| c.is_ascii_alphabetic() || "_@".contains(c))
@@ -54,6 +57,7 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
             return Ok(());
         }
     };
+    let history = Columns::of(&header);
     let mut row = csv::StringRecord::new();
     loop {
         let line = reader.position().line() + 1;
@@ -61,14 +65,12 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
             Ok(false) => return Ok(()),
             Ok(true) => {
                 let line = row.position().map_or(line, |p| p.line());
-                let mut record = Map::new();
-                for (name, text) in header.iter().zip(row.iter()) {
-                    if let Some(value) = cell(text) {
-                        record.insert(name.clone(), value);
-                    }
-                }
-                if !record.is_empty() {
-                    sink.record(RecordAt { line, index: None }, Value::Object(record));
+                let record = match &history {
+                    Some(columns) => columns.record(row.iter()),
+                    None => named_cells(&header, &row),
+                };
+                if let Some(record) = record {
+                    sink.record(RecordAt { line, index: None }, record);
                 }
             }
             Err(e) => match e.kind() {
@@ -127,6 +129,17 @@ impl<R: BufRead> Read for CrlfAsLf<R> {
             }
         }
     }
+}
+
+/// One row as a record keyed by the header's names (`None` when every cell is empty).
+fn named_cells(header: &[String], row: &csv::StringRecord) -> Option<Value> {
+    let mut record = Map::new();
+    for (name, text) in header.iter().zip(row.iter()) {
+        if let Some(value) = cell(text) {
+            record.insert(name.clone(), value);
+        }
+    }
+    (!record.is_empty()).then_some(Value::Object(record))
 }
 
 /// A column name as a key: trimmed, without the unit or time zone some exports append
@@ -274,6 +287,10 @@ mod tests {
             b"TenantId,SourceSystem,\"TimeGenerated [UTC]\",EventName\n"
         ));
         assert!(looks_like_header(b"eventversion,useridentity,eventtime\n"));
+        // The CloudTrail console's export: every name spaced.
+        assert!(looks_like_header(
+            b"Event ID,Event time,User name,Event name,AWS access key,AWS region,Event source\r\n"
+        ));
         for text in [
             "# Log fixtures\n",
             "Apache License, Version 2.0, January 2004\n",
@@ -281,6 +298,7 @@ mod tests {
             "Copyright (c) 2020, Salesforce.com, Inc.\n",
             "Copyright 2020, Example.com, Inc.\n",
             "2026-05-02 10:00:00,123 INFO something happened, again\n",
+            "Event name, event time and user name, in that order\n",
             "a,b\n",
         ] {
             assert!(!looks_like_header(text.as_bytes()), "{text}");
