@@ -515,6 +515,175 @@ fn csv_exports_of_cloudtrail_queries_are_read() {
 }
 
 #[test]
+fn container_messages_split_by_the_runtime_are_joined() {
+    let tmp = harness::temp();
+    let store = tmp.path().join("store.duckdb");
+    let dir = tmp.path().join("node");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    // containerd splits a long message into `P` lines and a final `F` one; stderr's text
+    // interleaves with stdout's pieces. A second message is cut off by the end of the file.
+    let record = first_line("envoy_access.ndjson");
+    let piece = |i: usize, tag: &str, bytes: &[u8]| {
+        let mut line = format!("2026-05-02T13:10:00.{i:03}Z stdout {tag} ").into_bytes();
+        line.extend_from_slice(bytes);
+        line.push(b'\n');
+        line
+    };
+    let chunks: Vec<&[u8]> = record.as_bytes().chunks(100).collect();
+    assert!(chunks.len() > 2, "split over several lines");
+    let mut log = Vec::new();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let tag = if i + 1 == chunks.len() { "F" } else { "P" };
+        log.extend(piece(i, tag, chunk));
+        if i == 0 {
+            log.extend(b"2026-05-02T13:10:00.500Z stderr F [info][main] starting\n");
+        }
+    }
+    let cut_at = chunks.len() + 2;
+    log.extend(piece(9, "P", &record.as_bytes()[..50]));
+    std::fs::write(dir.join("envoy-7d9f_mesh_envoy-0123.log"), log).expect("write");
+
+    let out = ingest(
+        &store,
+        &[&dir.display().to_string(), "--output", "json"],
+        b"",
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(out.status.code(), Some(2), "{report:#}");
+    assert_eq!(
+        report["formats"]["envoy_access"]["ingested"], 1,
+        "{report:#}"
+    );
+    assert_eq!(report["formats"]["unknown"]["quarantined"], 2, "{report:#}");
+    let sample = report["quarantine_sample"].to_string();
+    assert!(
+        sample.contains(&format!(":{cut_at}: container log message split over several lines from line {cut_at} has no final")),
+        "the cut-off message at its first line: {sample}"
+    );
+    let db = harness::open(&store);
+    let events = harness::rows(&db, Table::Events, Snapshot::Current);
+    let envoy = events
+        .iter()
+        .find(|e| e["source_format"] == "envoy_access")
+        .expect("the joined record's event");
+    assert_eq!(
+        envoy["raw_ref"]
+            .as_str()
+            .map(|r| r.ends_with("envoy-7d9f_mesh_envoy-0123.log:1")),
+        Some(true),
+        "at the line of its first piece: {envoy}"
+    );
+}
+
+#[test]
+fn cloudtrail_console_event_history_csv_is_read() {
+    let tmp = harness::temp();
+    let store = tmp.path().join("store.duckdb");
+    let dir = tmp.path().join("console");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let quoted = |cells: &[&str]| {
+        let cells: Vec<String> = cells
+            .iter()
+            .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+            .collect();
+        cells.join(",") + "\r\n"
+    };
+    let header = [
+        "Event ID",
+        "Event time",
+        "User name",
+        "Event name",
+        "Resource type",
+        "Resource name",
+        "AWS access key",
+        "AWS region",
+        "Error code",
+        "Source IP address",
+        "Event source",
+        "Read-only",
+        "Resources",
+        "CloudTrail event",
+    ];
+    // With the event's JSON (a fixture's CloudTrail record), then one row of columns only.
+    let event = first_line("cloudtrail.ndjson");
+    let whole = [
+        "ct-0006",
+        "2026-05-03T11:00:00Z",
+        "ci-deployer",
+        "ListBuckets",
+        "",
+        "",
+        "AKIACIDEPLOYER000001",
+        "eu-west-1",
+        "",
+        "198.51.100.77",
+        "s3.amazonaws.com",
+        "true",
+        "[]",
+        &event,
+    ];
+    let columns_only = [
+        "ct-console-2",
+        "2026-05-03T11:05:00Z",
+        "alice",
+        "DeleteAccessKey",
+        "AWS::IAM::AccessKey",
+        "AKIACIDEPLOYER000001",
+        "AKIAALICE00000000001",
+        "us-east-1",
+        "AccessDenied",
+        "192.0.2.10",
+        "iam.amazonaws.com",
+        "false",
+        "",
+        "",
+    ];
+    let with_event = [quoted(&header), quoted(&whole), quoted(&columns_only)].concat();
+    std::fs::write(dir.join("event_history.csv"), with_event).expect("write");
+    // An export without the event's JSON.
+    let without = [quoted(&header[..13]), quoted(&columns_only[..13])].concat();
+    std::fs::write(dir.join("event_history_columns.csv"), without).expect("write");
+
+    let out = ingest(
+        &store,
+        &[&dir.display().to_string(), "--output", "json"],
+        b"",
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    let cloudtrail = &report["formats"]["cloudtrail"];
+    assert_eq!(cloudtrail["read"], 3, "{report:#}");
+    assert_eq!(
+        cloudtrail["ingested"], 2,
+        "the same row twice is one event: {report:#}"
+    );
+    let db = harness::open(&store);
+    let events = harness::rows(&db, Table::Events, Snapshot::Current);
+    let by_id = |id: &str| {
+        events
+            .iter()
+            .find(|e| e["event_id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {events:?}"))
+            .clone()
+    };
+    let whole = by_id("ct-0006");
+    assert_eq!(whole["actor"], "arn:aws:iam::111122223333:user/ci-deployer");
+    assert_eq!(whole["tenant"], "111122223333", "from the event's JSON");
+    let mapped = by_id("ct-console-2");
+    assert_eq!(mapped["actor"], "alice");
+    assert_eq!(mapped["credential_id"], "AKIAALICE00000000001");
+    assert_eq!(mapped["target"], "AKIACIDEPLOYER000001");
+    assert_eq!(mapped["outcome"], "failure");
+    assert_eq!(mapped["error_code"], "AccessDenied");
+    assert!(
+        mapped["raw_ref"]
+            .as_str()
+            .is_some_and(|r| r.ends_with(".csv:3") || r.ends_with("columns.csv:2")),
+        "{mapped}"
+    );
+}
+
+#[test]
 fn trace_goes_from_an_edge_request_back_to_the_issuer() {
     let tmp = harness::temp();
     let logs = stage_fixtures(tmp.path());

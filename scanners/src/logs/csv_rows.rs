@@ -1,20 +1,23 @@
 //! CSV inputs: query results exported as CSV (Splunk with its `_raw` column, Sentinel's
 //! `AWSCloudTrail` rows, Athena over a CloudTrail table), read as one record per row, the
-//! header naming the keys. Cells are text; a cell holding JSON (`requestParameters`) or Hive's
-//! text form of a struct or array (what Athena prints for CloudTrail's `useridentity` and
-//! `resources` columns: `{type=IAMUser, arn=arn:aws:..., sessioncontext={...}}`) becomes the
-//! object or array it spells, so the parsers read it as they read the JSON record. Empty cells
-//! and `null` are absent. A row that cannot be read is reported with its line; the rest of the
-//! input is still read.
+//! header naming the keys; the CloudTrail console's Event history download, whose rows
+//! [`super::event_history`] turns into CloudTrail records. Cells are text; a cell holding JSON
+//! (`requestParameters`) or Hive's text form of a struct or array (what Athena prints for
+//! CloudTrail's `useridentity` and `resources` columns: `{type=IAMUser, arn=arn:aws:...,
+//! sessioncontext={...}}`) becomes the object or array it spells, so the parsers read it as
+//! they read the JSON record. Empty cells and `null` are absent. A row that cannot be read is
+//! reported with its line; the rest of the input is still read.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 use serde_json::{Map, Value};
 
+use super::event_history::{self, Columns};
 use super::reader::{RecordAt, RecordSink};
 
 /// True when `line` (the first of an input that is not JSON) is a CSV header: three or more
-/// column names, each short and made of the characters column names use, most without spaces.
+/// column names, each short and made of the characters column names use, most without spaces
+/// (all may have them in the CloudTrail console's export, [`event_history::is_header`]).
 /// Prose, licences and plain-text logs fail it, and are reported as not JSON logs instead.
 pub fn looks_like_header(line: &[u8]) -> bool {
     let Ok(line) = std::str::from_utf8(line) else {
@@ -29,7 +32,7 @@ pub fn looks_like_header(line: &[u8]) -> bool {
     let names: Vec<String> = header.iter().map(column_name).collect();
     let spaced = names.iter().filter(|n| n.contains(' ')).count();
     names.len() >= 3
-        && spaced * 2 <= names.len()
+        && (spaced * 2 <= names.len() || event_history::is_header(&names))
         && names.iter().all(|name| {
             name.len() <= 80
                 && name.starts_with(|c: char| c.is_ascii_alphabetic() || "_@".contains(c))
@@ -42,6 +45,10 @@ pub fn looks_like_header(line: &[u8]) -> bool {
 
 /// Reads every row of a CSV `input` (header first) into `sink`, each with its line.
 pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io::Result<()> {
+    let input = CrlfAsLf {
+        inner: input,
+        pending_cr: false,
+    };
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(column_name).collect(),
@@ -50,6 +57,7 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
             return Ok(());
         }
     };
+    let history = Columns::of(&header);
     let mut row = csv::StringRecord::new();
     loop {
         let line = reader.position().line() + 1;
@@ -57,14 +65,12 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
             Ok(false) => return Ok(()),
             Ok(true) => {
                 let line = row.position().map_or(line, |p| p.line());
-                let mut record = Map::new();
-                for (name, text) in header.iter().zip(row.iter()) {
-                    if let Some(value) = cell(text) {
-                        record.insert(name.clone(), value);
-                    }
-                }
-                if !record.is_empty() {
-                    sink.record(RecordAt { line, index: None }, Value::Object(record));
+                let record = match &history {
+                    Some(columns) => columns.record(row.iter()),
+                    None => named_cells(&header, &row),
+                };
+                if let Some(record) = record {
+                    sink.record(RecordAt { line, index: None }, record);
                 }
             }
             Err(e) => match e.kind() {
@@ -76,6 +82,64 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
             },
         }
     }
+}
+
+/// Reads `inner` with each CRLF as a LF: the csv crate does not count the lines a CRLF ends
+/// (BurntSushi/rust-csv#395: every row of an export written with CRLF, as Windows tools and
+/// many consoles write them, would be reported on line 1). A lone CR is kept.
+struct CrlfAsLf<R> {
+    inner: R,
+    /// The last byte read was a CR, not handed on yet: the next byte says whether it ends a line.
+    pending_cr: bool,
+}
+
+impl<R: BufRead> Read for CrlfAsLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let buf = self.inner.fill_buf()?;
+            let mut n = 0;
+            if std::mem::take(&mut self.pending_cr) && buf.first() != Some(&b'\n') {
+                out[0] = b'\r';
+                n = 1;
+            }
+            let mut used = 0;
+            while used < buf.len() && n < out.len() {
+                let b = buf[used];
+                used += 1;
+                if b == b'\r' {
+                    match buf.get(used) {
+                        Some(b'\n') => continue,
+                        None => {
+                            self.pending_cr = true;
+                            break;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                out[n] = b;
+                n += 1;
+            }
+            self.inner.consume(used);
+            // Only a held-back CR was read: read on, so 0 still means the end.
+            if n > 0 || (used == 0 && !self.pending_cr) {
+                return Ok(n);
+            }
+        }
+    }
+}
+
+/// One row as a record keyed by the header's names (`None` when every cell is empty).
+fn named_cells(header: &[String], row: &csv::StringRecord) -> Option<Value> {
+    let mut record = Map::new();
+    for (name, text) in header.iter().zip(row.iter()) {
+        if let Some(value) = cell(text) {
+            record.insert(name.clone(), value);
+        }
+    }
+    (!record.is_empty()).then_some(Value::Object(record))
 }
 
 /// A column name as a key: trimmed, without the unit or time zone some exports append
@@ -223,6 +287,10 @@ mod tests {
             b"TenantId,SourceSystem,\"TimeGenerated [UTC]\",EventName\n"
         ));
         assert!(looks_like_header(b"eventversion,useridentity,eventtime\n"));
+        // The CloudTrail console's export: every name spaced.
+        assert!(looks_like_header(
+            b"Event ID,Event time,User name,Event name,AWS access key,AWS region,Event source\r\n"
+        ));
         for text in [
             "# Log fixtures\n",
             "Apache License, Version 2.0, January 2004\n",
@@ -230,6 +298,7 @@ mod tests {
             "Copyright (c) 2020, Salesforce.com, Inc.\n",
             "Copyright 2020, Example.com, Inc.\n",
             "2026-05-02 10:00:00,123 INFO something happened, again\n",
+            "Event name, event time and user name, in that order\n",
             "a,b\n",
         ] {
             assert!(!looks_like_header(text.as_bytes()), "{text}");
@@ -280,5 +349,27 @@ mod tests {
         );
         assert_eq!(c.1.len(), 1, "{:?}", c.1);
         assert_eq!(c.1[0].0, 4, "{:?}", c.1);
+        // The same with CRLF line ends (a CRLF in a quoted cell read as a LF).
+        let crlf = b"a,\"b [UTC]\",c\r\n1,\"x\r\ny\",\r\n2,\xff,3\r\n4,5,6\r\n";
+        let mut d = Collect::default();
+        read_csv(Box::new(io::Cursor::new(crlf.to_vec())), &mut d).expect("read");
+        assert_eq!(d.0, c.0);
+        assert_eq!(d.1.iter().map(|b| b.0).collect::<Vec<_>>(), [4]);
+    }
+
+    #[test]
+    fn crlf_is_read_as_lf_wherever_reads_cut_it() {
+        let text = b"a\r\nb\rc\r\r\nd\r".to_vec();
+        // A buffered reader of one byte cuts between every CR and LF.
+        for capacity in [1, 2, 3, 64] {
+            let inner = io::BufReader::with_capacity(capacity, io::Cursor::new(text.clone()));
+            let mut lf = CrlfAsLf {
+                inner,
+                pending_cr: false,
+            };
+            let mut out = Vec::new();
+            lf.read_to_end(&mut out).expect("read");
+            assert_eq!(out, b"a\nb\rc\r\nd\r", "capacity {capacity}");
+        }
     }
 }

@@ -4,7 +4,8 @@
 //! - [`input`]: what to read (files, directories, globs, stdin; `.gz` by magic bytes).
 //! - [`reader`]: streams the records of one input whatever its shape (NDJSON, a bare array,
 //!   a wrapper object such as CloudTrail's `{"Records": [...]}` or Graph's `{"value": [...]}`),
-//!   with file and line for each, in bounded memory; CSV exports through [`csv_rows`].
+//!   with file and line for each, in bounded memory; CSV exports through [`csv_rows`] (the
+//!   CloudTrail console's Event history download through [`event_history`]).
 //! - one module per format behind [`LogParser`]: [`cloudtrail`], [`gcp_audit`],
 //!   [`k8s_audit`], [`entra`] (sign-ins and audit logs), [`azure_activity`],
 //!   [`github_audit`], [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
@@ -28,6 +29,7 @@ pub mod azure_activity;
 pub mod cloudtrail;
 pub mod csv_rows;
 pub mod entra;
+pub mod event_history;
 pub mod fields;
 pub mod gcp_audit;
 pub mod generate;

@@ -17,6 +17,11 @@
 //!
 //! An input whose first line is a CSV header is read as CSV rows ([`super::csv_rows`]).
 //!
+//! Container logs from nodes (containerd / CRI-O lines, [`ContainerLine`]) give the JSON
+//! messages their containers wrote; a message the runtime split over several lines (`P` pieces,
+//! then `F`) is joined again ([`Partials`]), in bounded memory. Such an input is read in order
+//! on one thread, never cut into blocks.
+//!
 //! The mode is chosen from the first line: a first line that is a complete JSON value (and is
 //! not longer than [`LINE_MODE_LIMIT`]) means NDJSON; one that is several values one after
 //! another means concatenated documents.
@@ -138,7 +143,8 @@ pub fn read_records(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -
 /// The sizes that choose how an input is read (tests use small ones).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// A first line longer than this is read as a document ([`LINE_MODE_LIMIT`]).
+    /// A first line longer than this is read as a document ([`LINE_MODE_LIMIT`]); a container
+    /// log message joined from its pieces may not be longer either ([`Partials`]).
     pub line: u64,
     /// A document input larger than this is streamed ([`DOCUMENT_IN_MEMORY_LIMIT`]).
     pub document: u64,
@@ -184,12 +190,18 @@ pub fn read_records_limited(
     if first != b'{' {
         let mut line = Vec::new();
         (&mut input).take(64 * 1024).read_until(b'\n', &mut line)?;
-        let container_log = std::str::from_utf8(&line)
-            .ok()
-            .and_then(|l| container_log_message(l.trim_end()))
-            .is_some();
-        if container_log {
-            return offer_lines(Box::new(Cursor::new(line).chain(input)), 0, sink);
+        if container_log_line(&line).is_some() {
+            // Read here, line after line, never offered to the sink to be cut into blocks:
+            // a message the runtime split (`P` lines, then `F`) may run across any cut, with
+            // stdout's and stderr's pieces interleaved, so only one reader in file order can
+            // join it. Nodes rotate these files at a few MiB (the kubelet's default is 10 MiB),
+            // so little parallelism is lost.
+            return read_lines(
+                Box::new(Cursor::new(line).chain(input)),
+                0,
+                sink,
+                limits.line,
+            );
         }
         if super::csv_rows::looks_like_header(&line) {
             return super::csv_rows::read_csv(Box::new(Cursor::new(line).chain(input)), sink);
@@ -211,13 +223,13 @@ pub fn read_records_limited(
         match serde_json::from_slice::<IgnoredAny>(&line) {
             Ok(_) => {
                 let all: Box<dyn BufRead + Send> = Box::new(Cursor::new(line).chain(input));
-                return offer_lines(all, 0, sink);
+                return offer_lines(all, 0, sink, line_limit);
             }
             Err(e) if e.is_eof() && line.ends_with(b"\n") => {} // a multi-line document
             Err(_) if concatenated(&line) => {} // `{...}{...}`: documents one after another
             Err(e) => {
                 sink.malformed(1, format!("invalid JSON: {e}"));
-                return offer_lines(input, 1, sink);
+                return offer_lines(input, 1, sink, line_limit);
             }
         }
     }
@@ -237,14 +249,16 @@ fn concatenated(line: &[u8]) -> bool {
             .is_some_and(|b| matches!(b, b'{' | b'['))
 }
 
-/// NDJSON after line `done`: the sink's to take, or read here line by line.
+/// NDJSON after line `done`: the sink's to take, or read here line by line (`limit`: the size
+/// of a container log message joined from its pieces, [`Partials`]).
 fn offer_lines(
     input: Box<dyn BufRead + Send>,
     done: u64,
     sink: &mut dyn RecordSink,
+    limit: u64,
 ) -> io::Result<()> {
     match sink.take_lines(input, done)? {
-        Some(input) => read_lines(input, done, sink),
+        Some(input) => read_lines(input, done, sink, limit),
         None => Ok(()),
     }
 }
@@ -300,8 +314,12 @@ pub fn split_lines(
 }
 
 /// Delivers the lines of one block cut by [`split_lines`], the first numbered `first_line`,
-/// as the reader delivers NDJSON lines.
+/// as the reader delivers NDJSON lines. Blocks only come from inputs whose first line is JSON
+/// (container logs are read in order, see [`read_records_limited`]): a container log message
+/// split over lines among them is joined within its block, and one cut by the block's end is
+/// reported as incomplete.
 pub fn read_block(block: &[u8], first_line: u64, sink: &mut dyn RecordSink) {
+    let mut partials = Partials::new(LINE_MODE_LIMIT);
     // Line ends found with `memchr` (a byte-at-a-time split was 6% of an ingest's CPU).
     // The last end is the block's: empty when the block ends with a newline.
     let ends = memchr::memchr_iter(b'\n', block).map(|i| i + 1);
@@ -310,36 +328,49 @@ pub fn read_block(block: &[u8], first_line: u64, sink: &mut dyn RecordSink) {
         let line = &block[start..end];
         start = end;
         if !line.iter().all(u8::is_ascii_whitespace) {
-            deliver_text(line, n, sink);
+            deliver_text(line, n, sink, &mut partials);
         }
     }
+    partials.finish(sink);
 }
 
-/// NDJSON after line `done`.
+/// NDJSON after line `done`; `limit` bounds a container log message joined from its pieces.
 fn read_lines(
     mut input: Box<dyn BufRead + Send>,
     done: u64,
     sink: &mut dyn RecordSink,
+    limit: u64,
 ) -> io::Result<()> {
+    let mut partials = Partials::new(limit);
     let mut n = done;
     let mut buf = Vec::with_capacity(4096);
     loop {
         buf.clear();
         if input.read_until(b'\n', &mut buf)? == 0 {
+            partials.finish(sink);
             return Ok(());
         }
         n += 1;
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        deliver_text(&buf, n, sink);
+        deliver_text(&buf, n, sink, &mut partials);
+    }
+}
+
+/// One line: a container runtime's line goes to `partials` (which joins split messages),
+/// anything else is read as an NDJSON line ([`deliver_json_line`]).
+fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink, partials: &mut Partials) {
+    match container_log_line(buf) {
+        Some(piece) => partials.piece(piece, line, sink),
+        None => deliver_json_line(buf, line, sink),
     }
 }
 
 /// One NDJSON line as text: a record goes to the sink as text, a wrapper's elements each as
 /// their own text, and what is not a JSON object (an array of records, a bare value) through
 /// a `Value`.
-fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
+fn deliver_json_line(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
     let text = match std::str::from_utf8(buf) {
         Ok(t) => t.trim_end(),
         Err(_) => {
@@ -350,19 +381,6 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
             }
             return;
         }
-    };
-    let text = match container_log_message(text) {
-        Some(message) if !message.starts_with('{') => {
-            sink.malformed(
-                line,
-                "container log line whose message is not a JSON log record (plain-text output \
-                 is not read)"
-                    .into(),
-            );
-            return;
-        }
-        Some(message) => message,
-        None => text,
     };
     if !text.trim_start().starts_with('{') {
         match serde_json::from_str::<Value>(text) {
@@ -382,22 +400,148 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
     });
 }
 
-/// The message of a container runtime's log line (CRI format, what containerd and CRI-O
-/// write under `/var/log/containers/`: `<RFC 3339 time> <stdout|stderr> <F|P> <message>`),
-/// as Envoy access logs or any JSON log written to a container's stdout are collected from a
-/// node. `None` for other text. A message the runtime split (`P`, lines over 16 KiB) is not
-/// joined again: its parts are reported as invalid JSON.
-fn container_log_message(text: &str) -> Option<&str> {
-    if !text.starts_with(|c: char| c.is_ascii_digit()) {
+/// One line of a container runtime's log (CRI format, what containerd and CRI-O write under
+/// `/var/log/containers/`: `<RFC 3339 time> <stdout|stderr> <F|P> <message>`), as Envoy
+/// access logs or any JSON log written to a container's stdout are collected from a node.
+struct ContainerLine<'a> {
+    /// 0 for stdout, 1 for stderr (an index into [`Partials`]).
+    stream: usize,
+    /// Tagged `P`: a piece of a message the runtime split (lines over 16 KiB), more to come.
+    partial: bool,
+    /// The piece of the message on this line, without the line's end (its bytes as written:
+    /// a split may fall inside a UTF-8 character).
+    message: &'a [u8],
+}
+
+/// The line `line` (its newline included or not) as a container runtime's log line, or
+/// `None` for other text.
+fn container_log_line(line: &[u8]) -> Option<ContainerLine<'_>> {
+    if !line.first().is_some_and(u8::is_ascii_digit) {
         return None;
     }
-    let mut parts = text.splitn(4, ' ');
-    let (time, stream, tag, message) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let cri = time.contains('T')
-        && matches!(stream, "stdout" | "stderr")
-        && matches!(tag, "F" | "P")
-        && nhiscope_engine::time::parse(time).is_some();
-    cri.then_some(message)
+    let mut parts = line.splitn(4, |b| *b == b' ');
+    let (time, stream, tag, rest) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let stream = match stream {
+        b"stdout" => 0,
+        b"stderr" => 1,
+        _ => return None,
+    };
+    let partial = match tag {
+        b"P" => true,
+        b"F" => false,
+        _ => return None,
+    };
+    let time = std::str::from_utf8(time).ok()?;
+    if !time.contains('T') || nhiscope_engine::time::parse(time).is_none() {
+        return None;
+    }
+    let message = rest.strip_suffix(b"\n").unwrap_or(rest);
+    let message = message.strip_suffix(b"\r").unwrap_or(message);
+    Some(ContainerLine {
+        stream,
+        partial,
+        message,
+    })
+}
+
+/// A container log message as the runtime wrote it (whole, or joined from its pieces) and
+/// the line it starts on: a JSON record is read as an NDJSON line is; plain-text output is
+/// reported, not read.
+fn deliver_message(message: &[u8], line: u64, sink: &mut dyn RecordSink) {
+    if message.first() == Some(&b'{') {
+        deliver_json_line(message, line, sink);
+    } else {
+        sink.malformed(
+            line,
+            "container log line whose message is not a JSON log record (plain-text output is \
+             not read)"
+                .into(),
+        );
+    }
+}
+
+/// Joins the messages a container runtime split over several lines: the runtime writes a
+/// message longer than 16 KiB as `P` (partial) lines followed by one `F` (final) line, and
+/// the message is their pieces in order. stdout's and stderr's pieces interleave, so each
+/// stream has its own message being joined. A joined message is delivered at the line of
+/// its first piece; one longer than `limit` bytes is reported (at that line) and its
+/// pieces skipped, so memory stays bounded; one the input ends inside is reported by
+/// [`Partials::finish`].
+struct Partials {
+    runs: [Option<Run>; 2],
+    limit: u64,
+}
+
+/// The pieces of one stream's split message so far.
+struct Run {
+    first_line: u64,
+    text: Vec<u8>,
+    /// Longer than the limit: reported, its pieces skipped up to its `F` line.
+    skipped: bool,
+}
+
+impl Partials {
+    fn new(limit: u64) -> Partials {
+        Partials {
+            runs: [None, None],
+            limit,
+        }
+    }
+
+    /// One line of the container log, numbered `line`.
+    fn piece(&mut self, piece: ContainerLine<'_>, line: u64, sink: &mut dyn RecordSink) {
+        let limit = self.limit;
+        let slot = &mut self.runs[piece.stream];
+        if !piece.partial && slot.is_none() {
+            // The common case: a message on one line.
+            deliver_message(piece.message, line, sink);
+            return;
+        }
+        let run = slot.get_or_insert_with(|| Run {
+            first_line: line,
+            text: Vec::new(),
+            skipped: false,
+        });
+        if !run.skipped {
+            if (run.text.len() + piece.message.len()) as u64 > limit {
+                run.skipped = true;
+                run.text = Vec::new();
+                sink.malformed(
+                    run.first_line,
+                    format!(
+                        "container log message split over several lines from line {} is \
+                         longer than {limit} bytes: skipped up to its final (`F`) line",
+                        run.first_line
+                    ),
+                );
+            } else {
+                run.text.extend_from_slice(piece.message);
+            }
+        }
+        if piece.partial {
+            return;
+        }
+        if let Some(run) = slot.take().filter(|r| !r.skipped) {
+            deliver_message(&run.text, run.first_line, sink);
+        }
+    }
+
+    /// The input ended: a message still being joined is incomplete, and reported at its
+    /// first line.
+    fn finish(&mut self, sink: &mut dyn RecordSink) {
+        for run in self.runs.iter_mut().filter_map(Option::take) {
+            if !run.skipped {
+                sink.malformed(
+                    run.first_line,
+                    format!(
+                        "container log message split over several lines from line {} has no \
+                         final (`F`) line: the input ends inside it",
+                        run.first_line
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// One JSON object's text: a wrapper's elements (the first wrapper key in [`WRAPPER_KEYS`]
@@ -1126,6 +1270,8 @@ mod tests {
             "{\"a\":1}\n{\"a\":2}\n",
             "{\"a\":1}\n\n  \n{\"a\":2}",
             "{\"a\":1}\r\n{oops\n{\"Records\":[{\"a\":3},{\"a\":4}]}\n\n",
+            "{\"a\":1}\n2026-05-02T12:00:00Z stdout P {\"a\":\n2026-05-02T12:00:00Z stdout F 2}\n",
+            "{\"a\":1}\n2026-05-02T12:00:00Z stderr P {\"a\":\n",
             "\n",
             "",
         ] {
@@ -1136,6 +1282,7 @@ mod tests {
                 Box::new(Cursor::new(text.as_bytes().to_vec())),
                 6,
                 &mut lines,
+                LINE_MODE_LIMIT,
             )
             .expect("read");
             assert_eq!(block.records, lines.records, "{text:?}");
@@ -1165,8 +1312,112 @@ mod tests {
             "2026-05-02T12:00:00Z stdin F {}",
             "x stdout F {}",
         ] {
-            assert_eq!(container_log_message(other), None, "{other}");
+            assert!(container_log_line(other.as_bytes()).is_none(), "{other}");
         }
+    }
+
+    /// `record` as a container runtime writes it to `stream` when it splits it into pieces
+    /// of `size` bytes: `P` lines, then the `F` one (bytes: a cut may fall inside a UTF-8
+    /// character, as the runtime cuts bytes).
+    fn split_by_runtime(record: &str, stream: &str, size: usize) -> Vec<Vec<u8>> {
+        let pieces: Vec<&[u8]> = record.as_bytes().chunks(size).collect();
+        let last = pieces.len() - 1;
+        pieces
+            .iter()
+            .enumerate()
+            .map(|(i, piece)| {
+                let tag = if i == last { "F" } else { "P" };
+                let mut line = format!("2026-05-02T12:00:0{i}.5Z {stream} {tag} ").into_bytes();
+                line.extend_from_slice(piece);
+                line.push(b'\n');
+                line
+            })
+            .collect()
+    }
+
+    /// The records of `text` read whole, with the given line limit.
+    fn read_limited(text: Vec<u8>, line: u64) -> Collect {
+        let mut c = Collect::default();
+        let limits = Limits {
+            line,
+            ..Limits::default()
+        };
+        read_records_limited(Box::new(Cursor::new(text)), &mut c, limits).expect("read");
+        c
+    }
+
+    #[test]
+    fn container_messages_split_over_partial_lines_are_joined_per_stream() {
+        // Four pieces of 20 bytes: the cut after `caf` falls inside the two bytes of `é`,
+        // and the last piece begins with a space.
+        let split = r#"{"n":1,"who":"ci-deployers","note":"café au lait, no sugar, thanks"}"#;
+        let pieces = split_by_runtime(split, "stdout", 20);
+        assert_eq!(pieces.len(), 3 + 1, "three P pieces and the F one");
+        assert!(std::str::from_utf8(&pieces[1]).is_err(), "a cut inside `é`");
+        assert!(
+            pieces[3].ends_with(b" F  thanks\"}\n"),
+            "a piece's spaces are its own"
+        );
+        let other = "2026-05-02T12:00:00.7Z stderr F {\"n\":2}\n";
+        // stdout's pieces with a whole stderr record between them, then a plain JSON line.
+        let mut text = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            text.extend_from_slice(piece);
+            if i == 1 {
+                text.extend_from_slice(other.as_bytes());
+            }
+        }
+        text.extend_from_slice(b"{\"n\":3}\n");
+        let c = read_limited(text.clone(), LINE_MODE_LIMIT);
+        assert!(c.bad.is_empty(), "{:?}", c.bad);
+        let at: Vec<&str> = c.records.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["3", "1", "6"], "each at its (first) line");
+        let whole: Value = serde_json::from_str(split).expect("json");
+        assert_eq!(c.records[1].1, whole, "the record given whole");
+        assert_eq!(c.records[0].1["n"], 2);
+        // A block holding the whole run gives the same.
+        let mut block = Collect::default();
+        read_block(&text, 1, &mut block);
+        assert_eq!(block.records, c.records);
+        assert!(block.bad.is_empty(), "{:?}", block.bad);
+        // Plain text split over lines is one report, at its first line.
+        let plain = split_by_runtime(&"[info] x".repeat(5), "stderr", 16).concat();
+        let c = read_limited(plain, LINE_MODE_LIMIT);
+        assert!(c.records.is_empty());
+        assert_eq!(c.bad.len(), 1, "{:?}", c.bad);
+        assert_eq!(c.bad[0].0, 1);
+        assert!(c.bad[0].1.contains("plain-text output"), "{:?}", c.bad);
+    }
+
+    #[test]
+    fn a_split_container_message_cut_by_the_end_of_the_input_is_reported() {
+        let mut lines = split_by_runtime(r#"{"n":1,"pad":"0123456789abcdef"}"#, "stdout", 10);
+        lines.pop(); // the `F` line never came
+        let mut text = b"2026-05-02T11:59:00Z stdout F {\"n\":0}\n".to_vec();
+        text.extend(lines.concat());
+        let c = read_limited(text, LINE_MODE_LIMIT);
+        assert_eq!(c.records.len(), 1, "the whole record before it");
+        assert_eq!(c.bad.len(), 1, "{:?}", c.bad);
+        assert_eq!(c.bad[0].0, 2, "its first line");
+        assert!(
+            c.bad[0].1.contains("from line 2 has no final (`F`) line"),
+            "{:?}",
+            c.bad
+        );
+    }
+
+    #[test]
+    fn a_split_container_message_over_the_limit_is_skipped_and_the_rest_read() {
+        let long = format!(r#"{{"n":1,"pad":"{}"}}"#, "x".repeat(100));
+        let mut text = split_by_runtime(r#"{"n":0}"#, "stderr", 4).concat();
+        text.extend(split_by_runtime(&long, "stdout", 30).concat());
+        text.extend(b"2026-05-02T12:00:09Z stdout F {\"n\":2}\n");
+        let c = read_limited(text, 64);
+        let ns: Vec<&Value> = c.records.iter().map(|(_, r)| &r["n"]).collect();
+        assert_eq!(ns, [0, 2], "the records around it: {:?}", c.bad);
+        assert_eq!(c.bad.len(), 1, "one report, none for its later pieces");
+        assert_eq!(c.bad[0].0, 3, "the line of its first piece");
+        assert!(c.bad[0].1.contains("longer than 64 bytes"), "{:?}", c.bad);
     }
 
     #[test]
