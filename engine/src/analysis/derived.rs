@@ -147,6 +147,11 @@ pub fn direct_attachments_sql() -> String {
     )
 }
 
+/// Tables DuckDB computes with much of its memory (a list aggregate over the grants, which
+/// it cannot spill): the rules reading them run first, under the store's cap, which is
+/// lowered once they have run ([`super::Analysis::evaluate`]).
+pub const NEED_STORE_MEMORY: &[&str] = &["direct_attachments"];
+
 /// The columns of [`direct_attachments_sql`].
 pub fn direct_attachments_schema() -> SchemaRef {
     let grants = Table::Grants.schema();

@@ -237,6 +237,23 @@ impl Analysis {
             .map_err(|e| StoreError::Invalid(format!("caching the model tables: {e}")))?;
         let schedule = self.schedule(rules).await;
         let mut stage = store.stage_findings(rules)?;
+        // Once the rules reading what DuckDB computes with much memory have run (they run
+        // first), DuckDB only takes the staged findings and serves scans: capped low, the
+        // stage spills to disk instead of adding up to the whole cap to the tables held.
+        let lowered = std::cell::RefCell::new(None);
+        let lower = || {
+            if lowered.borrow().is_some() || schedule.needs_store_memory() {
+                return;
+            }
+            match store.lower_memory_limit(RULES_MEMORY_LIMIT) {
+                Ok(guard) => *lowered.borrow_mut() = Some(guard),
+                Err(e) => {
+                    tracing::warn!(message = "Could not lower DuckDB's memory cap.", error = %e)
+                }
+            }
+        };
+        lower();
+        let lower = &lower;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, RecordBatch)>(8);
         let schedule = &schedule;
         let producer = async move {
@@ -251,6 +268,7 @@ impl Analysis {
                         Err(e) => Err(rule_error(rule, format!("the rule task failed: {e}"))),
                     };
                     self.ran(schedule, i);
+                    lower();
                     (i, rule, outcome, started.elapsed().as_millis() as u64)
                 }
             }))
@@ -275,6 +293,7 @@ impl Analysis {
             }
         };
         let (outcomes, ()) = futures::join!(producer, consumer);
+        drop(lowered.take());
         tracing::debug!(
             message = "Findings appended to the stage.",
             millis = appending.as_millis() as u64
@@ -327,6 +346,10 @@ impl Analysis {
         Ok(evaluation)
     }
 }
+
+/// DuckDB's memory cap while rules run (see [`Analysis::evaluate`]), unless the store's is
+/// lower.
+pub const RULES_MEMORY_LIMIT: u64 = 512 << 20;
 
 /// What one rule produced.
 struct RuleOutput {

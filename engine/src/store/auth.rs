@@ -254,6 +254,9 @@ impl Store {
             conn: self.conn.try_clone()?,
             path: self.path.clone(),
             shared: self.shared.clone(),
+            memory_limit: std::sync::Mutex::new(
+                self.memory_limit.lock().ok().and_then(|s| s.clone()),
+            ),
             // A read-only store's clone gets its own private staging database.
             stage: match &self.stage {
                 Some(_) => Some(duckdb::Connection::open_in_memory()?),

@@ -85,6 +85,8 @@ pub struct Store {
     stage: Option<Connection>,
     /// What every clone of this store shares in memory (see [`memory`]).
     shared: std::sync::Arc<memory::Shared>,
+    /// The cap last set by [`Store::set_memory_limit`], as given.
+    memory_limit: std::sync::Mutex<Option<String>>,
 }
 
 /// The DuckDB storage format a new store file is created with. DuckDB's default stays
@@ -98,6 +100,46 @@ const STORAGE_VERSION: &str = "v1.5.0";
 /// store's temporary directory. DuckDB's own default is 80% of RAM: recording an evaluation
 /// of 6.4 M findings took 8 GB with it, and 4.2 GB under this cap for one more second.
 pub const DEFAULT_MEMORY_LIMIT: &str = "2GB";
+
+/// DuckDB's cap lowered for a while ([`Store::lower_memory_limit`]): dropping it restores
+/// the cap.
+pub struct LoweredMemoryLimit<'a> {
+    store: &'a Store,
+    restore: Option<String>,
+}
+
+impl Drop for LoweredMemoryLimit<'_> {
+    fn drop(&mut self) {
+        if let Some(limit) = self.restore.take() {
+            if let Err(e) = self.store.set_memory_limit(&limit) {
+                tracing::warn!(message = "Could not restore DuckDB's memory cap.", limit, error = %e);
+            }
+        }
+    }
+}
+
+/// The bytes of a size as DuckDB takes or shows it (`2GB`, `512MiB`, `1.8 GiB`,
+/// `2000000000B`); `None` for anything else.
+pub fn byte_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let number: f64 = text[..split].parse().ok()?;
+    let unit: u64 = match text[split..].trim().to_ascii_lowercase().as_str() {
+        "" | "b" | "byte" | "bytes" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return None,
+    };
+    Some((number * unit as f64) as u64)
+}
 
 impl Store {
     /// Opens (creating if needed) the store file at `path` and applies pending migrations.
@@ -122,6 +164,7 @@ impl Store {
             path: Some(path.to_owned()),
             stage: None,
             shared: Default::default(),
+            memory_limit: Default::default(),
         };
         migrations::migrate(&mut store.conn)?;
         store.set_memory_limit(DEFAULT_MEMORY_LIMIT)?;
@@ -153,6 +196,7 @@ impl Store {
             path: Some(path.to_owned()),
             stage: Some(Connection::open_in_memory()?),
             shared: Default::default(),
+            memory_limit: Default::default(),
         };
         store.set_memory_limit(DEFAULT_MEMORY_LIMIT)?;
         let (found, known) = (store.schema_version()?, migrations::latest_version());
@@ -174,6 +218,7 @@ impl Store {
             path: None,
             stage: None,
             shared: Default::default(),
+            memory_limit: Default::default(),
         })
     }
 
@@ -194,7 +239,38 @@ impl Store {
         for conn in std::iter::once(&self.conn).chain(self.stage.as_ref()) {
             conn.execute("SET memory_limit = ?", duckdb::params![limit])?;
         }
+        if let Ok(mut set) = self.memory_limit.lock() {
+            *set = Some(limit.to_string());
+        }
         Ok(())
+    }
+
+    /// Lowers DuckDB's cap to `bytes` while the returned guard lives, if it is higher; the
+    /// guard restores it.
+    pub fn lower_memory_limit(&self, bytes: u64) -> Result<LoweredMemoryLimit<'_>> {
+        let current: String =
+            self.conn
+                .query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0))?;
+        let higher = byte_size(&current).is_none_or(|c| c > bytes);
+        let restore = match higher {
+            true => {
+                let restore = self
+                    .memory_limit
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.clone())
+                    .unwrap_or(current);
+                for conn in std::iter::once(&self.conn).chain(self.stage.as_ref()) {
+                    conn.execute("SET memory_limit = ?", duckdb::params![format!("{bytes}B")])?;
+                }
+                Some(restore)
+            }
+            false => None,
+        };
+        Ok(LoweredMemoryLimit {
+            store: self,
+            restore,
+        })
     }
 
     /// The connection evaluations are staged on (see [`staging`]).

@@ -313,3 +313,42 @@ fn inventory_filters_bind_user_text_as_parameters() {
     assert_eq!(count("o'brien"), 1);
     assert_eq!(count("' OR 1=1 --"), 0);
 }
+
+#[test]
+fn sizes_read_as_duckdb_writes_and_takes_them() {
+    for (text, bytes) in [
+        ("2GB", Some(2_000_000_000)),
+        ("1.8 GiB", Some(1_932_735_283)),
+        ("488.2 MiB", Some(511_914_803)),
+        ("2000000000B", Some(2_000_000_000)),
+        ("512 bytes", Some(512)),
+        ("lots", None),
+        ("2 parsecs", None),
+    ] {
+        assert_eq!(super::byte_size(text), bytes, "{text}");
+    }
+}
+
+#[test]
+fn a_lowered_memory_cap_is_restored_and_never_raised() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(&dir.path().join("s.duckdb")).expect("open");
+    store.set_memory_limit("3GB").expect("set");
+    let before = memory_limit(store.conn());
+    {
+        let _lowered = store.lower_memory_limit(512 << 20).expect("lower");
+        assert_eq!(memory_limit(store.conn()), "512.0 MiB");
+    }
+    assert_eq!(
+        memory_limit(store.conn()),
+        before,
+        "restored as set, not as shown"
+    );
+    store.set_memory_limit("100MB").expect("set");
+    let low = memory_limit(store.conn());
+    {
+        let _kept = store.lower_memory_limit(512 << 20).expect("lower");
+        assert_eq!(memory_limit(store.conn()), low, "a lower cap is kept");
+    }
+    assert_eq!(memory_limit(store.conn()), low);
+}
