@@ -134,17 +134,38 @@ pub fn grant_links_schema() -> SchemaRef {
 /// DuckDB side: per identity, its directly attached policies (one row per attachment: the
 /// first statement, or the one `Unknown` row, index -1, of a policy whose document is not
 /// visible), counted, in no particular order (DuckDB's `list_sort` costs more than the
-/// aggregation; rules sort what they report).
+/// aggregation; rules sort what they report). The lists are aggregated as integer keys of
+/// the distinct policies and their names put back after: a list aggregate's state is held in
+/// memory (DuckDB cannot spill it), and keys instead of names halved both its memory and its
+/// time at the 1M-identity benchmark (7 M attachments: 1.4 GB / 3.0 s → 0.6 GB / 1.5 s).
+/// Each model table is read through [`snapshot_rows`]: bind [`direct_attachments_values`]
+/// after the first read's snapshot values.
 pub fn direct_attachments_sql() -> String {
+    const DIRECT: &str = "t.via = t.identity_id AND t.relation IN ('attached', 'inline')
+                          AND t.statement_index <= 0";
+    let grants = snapshot_rows(Table::Grants);
     format!(
-        "SELECT t.provider, t.tenant, t.identity_id, count(*) AS attached,
-                list(t.policy_id) AS policies
-         FROM {}
-         WHERE t.via = t.identity_id AND t.relation IN ('attached', 'inline')
-           AND t.statement_index <= 0
-         GROUP BY t.provider, t.tenant, t.identity_id",
-        snapshot_rows(Table::Grants)
+        "WITH keys AS (
+             SELECT policy_id, (row_number() OVER ())::INTEGER AS k
+             FROM (SELECT DISTINCT t.policy_id FROM {grants} WHERE {DIRECT})
+         ),
+         names AS (SELECT list(policy_id ORDER BY k) AS names FROM keys),
+         agg AS (
+             SELECT t.provider, t.tenant, t.identity_id, count(*) AS attached,
+                    list(keys.k) AS ks
+             FROM {grants} JOIN keys ON keys.policy_id = t.policy_id
+             WHERE {DIRECT}
+             GROUP BY t.provider, t.tenant, t.identity_id
+         )
+         SELECT agg.provider, agg.tenant, agg.identity_id, agg.attached,
+                list_transform(agg.ks, lambda k: names.names[k]) AS policies
+         FROM agg CROSS JOIN names"
     )
+}
+
+/// The values of [`direct_attachments_sql`]'s second snapshot read.
+pub fn direct_attachments_values(snapshot: Snapshot) -> Vec<Value> {
+    snapshot_values(snapshot).into_iter().collect()
 }
 
 /// Tables DuckDB computes with much of its memory (a list aggregate over the grants, which

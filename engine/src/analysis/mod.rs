@@ -88,7 +88,7 @@ impl Analysis {
         analysis.register_store_query(
             "direct_attachments",
             &derived::direct_attachments_sql(),
-            Vec::new(),
+            derived::direct_attachments_values(snapshot),
             derived::direct_attachments_schema(),
         )?;
         // The distinct statements: a few thousand rows read by two derived tables.
