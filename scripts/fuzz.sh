@@ -18,16 +18,75 @@ if [ ${#TARGETS[@]} -eq 0 ]; then
 fi
 SEEDS="$(mktemp -d)"
 trap 'rm -rf "$SEEDS"' EXIT
-# One seed per record (NDJSON lines, array elements, wrapper elements) and one per whole file.
+# One seed per record (NDJSON lines, array elements, wrapper elements) and one per whole file;
+# for a few records (SHAPE_RECORDS in all, SHAPE_PER_FILE per file) also the record in a
+# node's container log split by the runtime, and in the CloudTrail console's Event history CSV.
 python3 - "$SEEDS" tests/fixtures/logs ../shared/data <<'PY'
 import csv, hashlib, io, json, os, sys
 out, roots = sys.argv[1], sys.argv[2:]
+SHAPE_RECORDS, SHAPE_PER_FILE = 48, 2
 def seed(data):
     with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as f:
         f.write(data)
+
+def cri_line(second, stream, tag, piece):
+    """One CRI container log line (containerd / CRI-O under /var/log/containers/)."""
+    return b"2026-05-02T12:00:%02d.%09dZ %s %s " % (second % 60, second, stream, tag) + piece + b"\n"
+
+def cri_split(text, stream, size, first_second=0):
+    """`text` (bytes) as the runtime writes a message it splits: `P` pieces of `size` bytes,
+    then the `F` one (cuts may fall inside a UTF-8 character, as the runtime cuts bytes)."""
+    pieces = [text[i:i + size] for i in range(0, len(text), size)] or [b""]
+    return [cri_line(first_second + i, stream, b"P" if i < len(pieces) - 1 else b"F", p)
+            for i, p in enumerate(pieces)]
+
+def container_log_seeds(r):
+    split = json.dumps(r, ensure_ascii=False).encode()
+    whole = json.dumps(r).encode()
+    start = cri_line(0, b"stderr", b"F", b"[info][main] starting")
+    for size in (5, 64, len(split) // 2 + 1):
+        lines = cri_split(split, b"stdout", size, 1)
+        # A whole record on stderr between stdout's first and second pieces.
+        lines[1:1] = [cri_line(1, b"stderr", b"F", whole)]
+        seed(start + b"".join(lines) + whole + b"\n")
+    # A run the input ends inside (its `F` line never came), with stderr's own run open too.
+    cut = cri_split(split, b"stdout", 16, 2)[:-1]
+    other = cri_split(whole, b"stderr", 32, 2)[:-1]
+    seed(cri_line(1, b"stdout", b"F", whole) + b"".join(x for pair in zip(cut, other) for x in pair))
+
+EVENT_HISTORY = ["Event ID", "Event time", "User name", "Event name", "Resource type",
+                 "Resource name", "AWS access key", "AWS region", "Error code",
+                 "Source IP address", "Event source", "Read-only", "Resources", "CloudTrail event"]
+
+def event_history_seeds(r):
+    """The record in the console's Event history CSV download (every cell quoted, CRLF):
+    with its JSON in the `CloudTrail event` column, and without that column."""
+    def text(v):
+        return "" if v is None else v if isinstance(v, str) else json.dumps(v)
+    who = r.get("userIdentity") if isinstance(r.get("userIdentity"), dict) else {}
+    resources = [x for x in r.get("resources") or [] if isinstance(x, dict)] \
+        if isinstance(r.get("resources"), list) else []
+    first = resources[0] if resources else {}
+    row = [text(r.get("eventID")), text(r.get("eventTime")), text(who.get("userName")),
+           text(r.get("eventName")), text(first.get("type")), text(first.get("ARN")),
+           text(who.get("accessKeyId")), text(r.get("awsRegion")), text(r.get("errorCode")),
+           text(r.get("sourceIPAddress")), text(r.get("eventSource")),
+           text(r.get("readOnly")).lower(),
+           json.dumps([{"ResourceType": x.get("type"), "ResourceName": x.get("ARN")}
+                       for x in resources]) if resources else "",
+           json.dumps(r)]
+    for width in (len(EVENT_HISTORY), len(EVENT_HISTORY) - 1):
+        buf = io.StringIO()
+        w = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        w.writerow(EVENT_HISTORY[:width])
+        w.writerow(row[:width])
+        seed(buf.getvalue().encode())
+
+shape_records = 0
 for root in roots:
-    for d, _, files in os.walk(root):
-        for name in files:
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
             if not name.endswith((".json", ".ndjson", ".jsonl")):
                 continue
             raw = open(os.path.join(d, name), "rb").read()
@@ -73,6 +132,12 @@ for root in roots:
                     w.writerow(flat.keys())
                     w.writerow(flat.values())
                     seed(buf.getvalue().encode())
+            for r in [r for r in records if isinstance(r, dict)][:SHAPE_PER_FILE]:
+                if shape_records >= SHAPE_RECORDS:
+                    break
+                shape_records += 1
+                container_log_seeds(r)
+                event_history_seeds(r)
 PY
 echo "==> $(ls "$SEEDS" | wc -l) seed inputs"
 cd fuzz
