@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanBuilder, Int64Builder, ListArray, ListBuilder, StringArray,
-    StringBuilder,
+    StringBuilder, UInt64Array,
 };
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
 use datafusion::common::{DataFusionError, Result};
@@ -301,6 +301,50 @@ fn iam_escalation_evidence(args: &[ColumnarValue]) -> Result<ColumnarValue> {
     Ok(ColumnarValue::Array(Arc::new(out.finish())))
 }
 
+/// The bit of a privilege-escalation catalogue action in half `half` of the catalogue's
+/// 128-bit action mask (0: actions 0-63, 1: actions 64-127), 0 for any other action:
+/// `bit_or` of it over an identity's permissions is its mask, two integers per identity
+/// where a list of texts held every grant.
+fn iam_privesc_bits(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let action = strings(&a[0])?;
+    let half = a[1]
+        .as_primitive_opt::<datafusion::arrow::datatypes::Int64Type>()
+        .ok_or_else(|| DataFusionError::Execution("iam_privesc_bits: half is 0 or 1".into()))?;
+    let out: UInt64Array = (0..action.len())
+        .map(|i| {
+            let index = action
+                .is_valid(i)
+                .then(|| privesc::action_index(action.value(i)))
+                .flatten();
+            let bit = index.map_or(0u128, |i| 1u128 << i);
+            let shift = if half.value(i) == 1 { 64 } else { 0 };
+            Some((bit >> shift) as u64)
+        })
+        .collect();
+    Ok(ColumnarValue::Array(Arc::new(out)))
+}
+
+/// The escalation paths whose every action is in the catalogue mask given as its two halves
+/// (see `iam_privesc_bits`).
+fn iam_escalation_paths_of(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let a = arrays(args)?;
+    let half = |i: usize| {
+        a[i].as_primitive_opt::<datafusion::arrow::datatypes::UInt64Type>()
+            .ok_or_else(|| DataFusionError::Execution("iam_escalation_paths_of: masks".into()))
+    };
+    let (low, high) = (half(0)?, half(1)?);
+    let mut out = ListBuilder::with_capacity(StringBuilder::new(), low.len());
+    for i in 0..low.len() {
+        let mask = u128::from(low.value(i)) | u128::from(high.value(i)) << 64;
+        for path in privesc::enabled_by_mask(mask) {
+            out.values().append_value(path.name);
+        }
+        out.append(true);
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
 fn age_days(args: &[ColumnarValue]) -> Result<ColumnarValue> {
     let a = arrays(args)?;
     let ts = a[0]
@@ -383,6 +427,18 @@ pub fn all() -> Vec<ScalarUDF> {
             iam_escalation_evidence,
         ),
         udf(
+            "iam_privesc_bits",
+            vec![t.clone(), DataType::Int64],
+            DataType::UInt64,
+            iam_privesc_bits,
+        ),
+        udf(
+            "iam_escalation_paths_of",
+            vec![DataType::UInt64, DataType::UInt64],
+            l.clone(),
+            iam_escalation_paths_of,
+        ),
+        udf(
             "age_days",
             vec![ts_type(), ts_type()],
             DataType::Int64,
@@ -447,6 +503,64 @@ mod tests {
                 ("lambda:InvokeFunction", "arn:aws:iam::1:policy/c#1"),
             ]
         );
+    }
+
+    /// The two-integer mask of `iam_privesc_bits`, `bit_or`ed, gives the paths the grant
+    /// lists give, for every catalogue action alone (the last ones sit in the high half) and
+    /// for every path's own actions.
+    #[test]
+    fn escalation_masks_give_the_paths_the_grant_lists_give() {
+        let paths_of = |actions: &[&str]| -> Vec<String> {
+            let args = [
+                ColumnarValue::Array(Arc::new(StringArray::from(actions.to_vec()))),
+                ColumnarValue::Array(Arc::new(datafusion::arrow::array::Int64Array::from(
+                    vec![0; actions.len()],
+                ))),
+            ];
+            let or = |half: i64| -> u64 {
+                let mut args = args.clone();
+                args[1] = ColumnarValue::Array(Arc::new(
+                    datafusion::arrow::array::Int64Array::from(vec![half; actions.len()]),
+                ));
+                let ColumnarValue::Array(bits) = iam_privesc_bits(&args).expect("bits") else {
+                    unreachable!()
+                };
+                bits.as_primitive::<datafusion::arrow::datatypes::UInt64Type>()
+                    .iter()
+                    .flatten()
+                    .fold(0, |m, b| m | b)
+            };
+            let masks = [
+                ColumnarValue::Array(Arc::new(UInt64Array::from(vec![or(0)]))),
+                ColumnarValue::Array(Arc::new(UInt64Array::from(vec![or(1)]))),
+            ];
+            let ColumnarValue::Array(list) = iam_escalation_paths_of(&masks).expect("paths") else {
+                unreachable!()
+            };
+            let list = list.as_list::<i32>().value(0);
+            list.as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(str::to_string)
+                .collect()
+        };
+        let expected = |actions: &[&str]| -> Vec<String> {
+            escalation_paths(actions)
+                .iter()
+                .map(|(p, _)| p.name.to_string())
+                .collect()
+        };
+        let catalogue = privesc::actions();
+        assert!(catalogue.len() > 64, "both halves are exercised");
+        for action in &catalogue {
+            assert_eq!(paths_of(&[action]), expected(&[action]), "{action}");
+        }
+        for path in privesc::PATHS {
+            let mut actions = path.actions.to_vec();
+            actions.push("s3:GetObject");
+            assert_eq!(paths_of(&actions), expected(&actions), "{}", path.name);
+            assert!(paths_of(&actions).iter().any(|p| p == path.name));
+        }
     }
 
     #[test]
