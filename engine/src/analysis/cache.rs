@@ -2,7 +2,9 @@
 //! the columns its optimised plan reads from each model table are collected; a model table
 //! that two or more rules read (and that is not too large to hold) is then read from DuckDB
 //! once, with only those columns, into memory split in partitions DataFusion scans in
-//! parallel, and replaces the DuckDB-backed table for the rest of the evaluation. Rules that
+//! parallel, and replaces the DuckDB-backed table for the rest of the evaluation. It is read
+//! on its first scan, by the first rule that reads it ([`LoadOnScan`]), so no table is held
+//! before a rule needs it (the held tables' lifetimes: [`super::held`]). Rules that
 //! share a table no longer each re-export it through DuckDB's single-threaded Arrow export.
 //! Views over model tables (the correlation views) are re-registered so they read the cache,
 //! which therefore also holds the columns they read.
@@ -11,10 +13,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
+use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::MemTable;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::ExecutionPlan;
 
 use super::duckdb_table::{snapshot_rows, snapshot_values};
 use super::{Analysis, AnalysisError};
@@ -116,7 +124,7 @@ impl Analysis {
             let plan = self.ctx.sql(sql).await?.into_optimized_plan()?;
             collect(&plan, &mut usage, false);
         }
-        let mut chosen: Vec<(Table, Vec<String>)> = Vec::new();
+        let mut chosen: Vec<(Table, Vec<String>, i64)> = Vec::new();
         for (index, u) in usage {
             let table = Table::ALL[index];
             if u.rules < 2 || u.columns.is_empty() {
@@ -131,32 +139,34 @@ impl Analysis {
                 );
                 continue;
             }
-            chosen.push((table, u.columns.into_iter().collect()));
+            chosen.push((table, u.columns.into_iter().collect::<Vec<_>>(), rows));
         }
-        // Read the chosen tables at the same time (each scan is its own DuckDB thread).
-        let loads = chosen.iter().map(|(table, columns)| async move {
-            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-            let df = self.ctx.table(table.name()).await?.select_columns(&names)?;
-            let schema = Arc::new(df.schema().as_arrow().clone());
-            let batches = df.collect().await?;
-            Ok::<_, AnalysisError>((*table, schema, batches))
-        });
-        let loaded = futures::future::try_join_all(loads).await?;
+        // Each chosen table is read on its first scan (by the first rule that reads it), so
+        // it is not held before a rule needs it; until then it counts by its rows.
         let mut names = Vec::new();
-        for (table, schema, batches) in loaded {
-            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-            let bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
-            self.ctx.deregister_table(table.name())?;
-            self.ctx
-                .register_table(table.name(), Arc::new(in_memory(schema, batches)?))?;
-            tracing::debug!(
-                message = "Table cached.",
-                table = table.name(),
-                rows,
-                bytes,
-                columns = self.ctx.table(table.name()).await?.schema().fields().len()
+        for (table, columns, rows) in chosen {
+            let source = self.ctx.table_provider(table.name()).await?;
+            let projection: Vec<usize> = columns
+                .iter()
+                .filter_map(|c| source.schema().index_of(c).ok())
+                .collect();
+            let schema = Arc::new(
+                source
+                    .schema()
+                    .project(&projection)
+                    .map_err(datafusion::error::DataFusionError::from)?,
             );
-            self.hold(table.name(), bytes);
+            let lazy = LoadOnScan {
+                name: table.name(),
+                source,
+                projection,
+                schema,
+                held: self.held.clone(),
+                loaded: tokio::sync::OnceCell::new(),
+            };
+            self.ctx.deregister_table(table.name())?;
+            self.ctx.register_table(table.name(), Arc::new(lazy))?;
+            self.hold(table.name(), false, usize::try_from(rows).unwrap_or(0));
             names.push(table.name().to_string());
         }
         if !names.is_empty() {
@@ -168,5 +178,67 @@ impl Analysis {
             millis = started.elapsed().as_millis() as u64
         );
         Ok(names)
+    }
+}
+
+/// A model table read into memory (its chosen columns) on its first scan and served from
+/// there to every later scan.
+#[derive(Debug)]
+struct LoadOnScan {
+    name: &'static str,
+    source: Arc<dyn TableProvider>,
+    /// The chosen columns, as indexes into `source`'s schema.
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    held: super::held::Held,
+    loaded: tokio::sync::OnceCell<Arc<MemTable>>,
+}
+
+impl LoadOnScan {
+    async fn load(&self, state: &dyn Session) -> datafusion::common::Result<Arc<MemTable>> {
+        let started = Instant::now();
+        let plan = self
+            .source
+            .scan(state, Some(&self.projection), &[], None)
+            .await?;
+        let batches = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+        tracing::debug!(
+            message = "Table cached.",
+            table = self.name,
+            rows,
+            bytes,
+            columns = self.schema.fields().len(),
+            millis = started.elapsed().as_millis() as u64
+        );
+        if let Ok(mut held) = self.held.lock() {
+            if let Some(entry) = held.get_mut(self.name) {
+                *entry = (true, bytes);
+            }
+        }
+        Ok(Arc::new(in_memory(self.schema.clone(), batches)?))
+    }
+}
+
+#[async_trait]
+impl TableProvider for LoadOnScan {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let table = self.loaded.get_or_try_init(|| self.load(state)).await?;
+        table.scan(state, projection, filters, limit).await
     }
 }

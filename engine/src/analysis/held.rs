@@ -18,8 +18,9 @@ use super::evaluate::scanned_tables;
 use super::{derived, Analysis};
 use crate::rules::Rule;
 
-/// Held tables by name, with their size in bytes.
-pub(crate) type Held = Arc<Mutex<HashMap<String, usize>>>;
+/// Held tables by name: whether they are in memory yet (cached tables are read on their
+/// first scan, [`super::cache`]) and their size (bytes once in memory, rows until then).
+pub(crate) type Held = Arc<Mutex<HashMap<String, (bool, usize)>>>;
 
 /// The order to run rules in, and the readers left of each held table.
 #[derive(Debug, Default)]
@@ -67,18 +68,21 @@ fn read_tables(df: DataFrame) -> Vec<String> {
 }
 
 impl Analysis {
-    /// Records that `name` is held in memory (`bytes` large).
-    pub(crate) fn hold(&self, name: &str, bytes: usize) {
+    /// Records that `name` is held in memory (`bytes` large), or will be on its first scan
+    /// (`loaded` false, `size` its rows).
+    pub(crate) fn hold(&self, name: &str, loaded: bool, size: usize) {
         if let Ok(mut held) = self.held.lock() {
-            held.insert(name.to_string(), bytes);
+            held.insert(name.to_string(), (loaded, size));
         }
     }
 
     /// Plans `rules` against the held tables and orders them (see the module doc). A rule
     /// that does not plan reads nothing held (it fails when run, before reading).
     pub(crate) async fn schedule(&self, rules: &[Rule]) -> Schedule {
-        let held: HashMap<String, usize> = self.held.lock().map(|h| h.clone()).unwrap_or_default();
-        let mut largest_first: Vec<(&String, &usize)> = held.iter().collect();
+        let held: HashMap<String, (bool, usize)> =
+            self.held.lock().map(|h| h.clone()).unwrap_or_default();
+        // Tables already in memory first (largest first), then those read on first scan.
+        let mut largest_first: Vec<(&String, &(bool, usize))> = held.iter().collect();
         largest_first.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let rank = |name: &String| largest_first.iter().position(|(n, _)| *n == name);
         let mut reads = Vec::with_capacity(rules.len());
@@ -142,7 +146,8 @@ impl Analysis {
                 .lock()
                 .ok()
                 .and_then(|mut h| h.remove(table))
-                .unwrap_or(0);
+                .filter(|(loaded, _)| *loaded)
+                .map_or(0, |(_, bytes)| bytes);
             tracing::debug!(message = "Table released.", table = %table, bytes);
         }
     }
@@ -187,7 +192,7 @@ mod tests {
         assert!(!schedule.needs_store_memory());
         let largest = held
             .iter()
-            .max_by_key(|(_, b)| **b)
+            .max_by_key(|(_, b)| **b) // in memory, then largest
             .expect("held")
             .0
             .clone();

@@ -222,7 +222,7 @@ impl Analysis {
             bytes,
             millis = started.elapsed().as_millis() as u64
         );
-        self.hold(name, bytes);
+        self.hold(name, true, bytes);
         self.ctx.deregister_table(name)?;
         self.ctx
             .register_table(name, Arc::new(cache::in_memory(schema, batches.clone())?))?;
