@@ -127,13 +127,7 @@ fn every_format_ingests_with_quarantine_and_dedupe() {
 
     let events = harness::rows(&db, Table::Events, Snapshot::Current);
     assert_eq!(events.len(), 20);
-    let by_id = |id: &str| -> Value {
-        events
-            .iter()
-            .find(|e| e["event_id"] == id)
-            .cloned()
-            .unwrap_or_else(|| panic!("event {id} not stored"))
-    };
+    let by_id = |id: &str| event_by_id(&events, id);
     let minted = by_id("ct-0003");
     assert_eq!(minted["issued_credential_id"], "ASIADEPLOYSESSION001");
     assert_eq!(minted["credential_id"], "AKIACIDEPLOYER000001");
@@ -481,13 +475,7 @@ fn csv_exports_of_cloudtrail_queries_are_read() {
     assert_eq!(report["formats"]["cloudtrail"]["ingested"], 3, "{report:#}");
     let db = harness::open(&store);
     let events = harness::rows(&db, Table::Events, Snapshot::Current);
-    let by_id = |id: &str| {
-        events
-            .iter()
-            .find(|e| e["event_id"] == id)
-            .unwrap_or_else(|| panic!("{id} in {events:?}"))
-            .clone()
-    };
+    let by_id = |id: &str| event_by_id(&events, id);
     let athena = by_id("ct-athena-1");
     assert_eq!(athena["credential_id"], "ASIADEPLOYSESSION001");
     assert_eq!(
@@ -575,19 +563,33 @@ fn container_messages_split_by_the_runtime_are_joined() {
     );
 }
 
+/// `rows` as the CloudTrail console writes them: every cell quoted, CRLF line ends.
+fn console_csv(rows: &[&[&str]]) -> String {
+    let mut out = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    for row in rows {
+        out.write_record(*row).expect("row");
+    }
+    String::from_utf8(out.into_inner().expect("csv")).expect("utf-8")
+}
+
+/// The stored event with id `id` among `events` (rows of `Table::Events`).
+fn event_by_id(events: &[Value], id: &str) -> Value {
+    events
+        .iter()
+        .find(|e| e["event_id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("event {id} not stored in {events:?}"))
+}
+
 #[test]
 fn cloudtrail_console_event_history_csv_is_read() {
     let tmp = harness::temp();
     let store = tmp.path().join("store.duckdb");
     let dir = tmp.path().join("console");
     std::fs::create_dir_all(&dir).expect("mkdir");
-    let quoted = |cells: &[&str]| {
-        let cells: Vec<String> = cells
-            .iter()
-            .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
-            .collect();
-        cells.join(",") + "\r\n"
-    };
     let header = [
         "Event ID",
         "Event time",
@@ -638,10 +640,10 @@ fn cloudtrail_console_event_history_csv_is_read() {
         "",
         "",
     ];
-    let with_event = [quoted(&header), quoted(&whole), quoted(&columns_only)].concat();
+    let with_event = console_csv(&[&header, &whole, &columns_only]);
     std::fs::write(dir.join("event_history.csv"), with_event).expect("write");
     // An export without the event's JSON.
-    let without = [quoted(&header[..13]), quoted(&columns_only[..13])].concat();
+    let without = console_csv(&[&header[..13], &columns_only[..13]]);
     std::fs::write(dir.join("event_history_columns.csv"), without).expect("write");
 
     let out = ingest(
@@ -659,13 +661,7 @@ fn cloudtrail_console_event_history_csv_is_read() {
     );
     let db = harness::open(&store);
     let events = harness::rows(&db, Table::Events, Snapshot::Current);
-    let by_id = |id: &str| {
-        events
-            .iter()
-            .find(|e| e["event_id"] == id)
-            .unwrap_or_else(|| panic!("{id} in {events:?}"))
-            .clone()
-    };
+    let by_id = |id: &str| event_by_id(&events, id);
     let whole = by_id("ct-0006");
     assert_eq!(whole["actor"], "arn:aws:iam::111122223333:user/ci-deployer");
     assert_eq!(whole["tenant"], "111122223333", "from the event's JSON");

@@ -165,12 +165,7 @@ mod tests {
     /// and the evaluation still runs every rule.
     #[tokio::test]
     async fn held_tables_go_after_their_last_reader_largest_first() {
-        let fixture = crate::rules::fixture::Fixture::parse(
-            include_str!("../../../rules/tests/NHI5-AWS-002.toml"),
-            "NHI5-AWS-002 fixture",
-        )
-        .expect("fixture");
-        let (store, now) = fixture.load().expect("store");
+        let (store, now) = crate::analysis::tests::escalation_fixture();
         let rules = builtin().expect("rules");
         let analysis = Analysis::new(&store, Snapshot::Current, now, true)
             .await

@@ -245,7 +245,7 @@ impl Analysis {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A finding resolves only after a complete scan of the model tables behind what its
@@ -278,18 +278,24 @@ mod tests {
         }
     }
 
+    /// The store of NHI5-AWS-002's fixture (escalation paths, a denied role) and its `now`.
+    pub(crate) fn escalation_fixture() -> (Store, Micros) {
+        crate::rules::fixture::Fixture::parse(
+            include_str!("../../../rules/tests/NHI5-AWS-002.toml"),
+            "NHI5-AWS-002 fixture",
+        )
+        .expect("fixture")
+        .load()
+        .expect("store")
+    }
+
     /// `permissions` applies the deny/boundary joins only to restricted identities: over an
     /// estate with one denied role, every other identity's permissions are exactly its
     /// allowed rows (what the one-scan query gives when nobody is restricted), and the denied
     /// action is gone.
     #[tokio::test]
     async fn restricted_identities_alone_go_through_the_deny_logic() {
-        let fixture = crate::rules::fixture::Fixture::parse(
-            include_str!("../../../rules/tests/NHI5-AWS-002.toml"),
-            "NHI5-AWS-002 fixture",
-        )
-        .expect("fixture");
-        let (store, now) = fixture.load().expect("store");
+        let (store, now) = escalation_fixture();
         let analysis = Analysis::new(&store, Snapshot::Current, now, true)
             .await
             .expect("analysis");

@@ -251,22 +251,14 @@ impl Store {
         let current: String =
             self.conn
                 .query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0))?;
-        let higher = byte_size(&current).is_none_or(|c| c > bytes);
-        let restore = match higher {
-            true => {
-                let restore = self
-                    .memory_limit
-                    .lock()
-                    .ok()
-                    .and_then(|s| s.clone())
-                    .unwrap_or(current);
-                for conn in std::iter::once(&self.conn).chain(self.stage.as_ref()) {
-                    conn.execute("SET memory_limit = ?", duckdb::params![format!("{bytes}B")])?;
-                }
-                Some(restore)
+        let mut restore = None;
+        if byte_size(&current).is_none_or(|c| c > bytes) {
+            for conn in std::iter::once(&self.conn).chain(self.stage.as_ref()) {
+                conn.execute("SET memory_limit = ?", duckdb::params![format!("{bytes}B")])?;
             }
-            false => None,
-        };
+            let set = self.memory_limit.lock().ok().and_then(|s| s.clone());
+            restore = Some(set.unwrap_or(current));
+        }
         Ok(LoweredMemoryLimit {
             store: self,
             restore,

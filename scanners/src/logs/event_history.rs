@@ -307,6 +307,18 @@ mod tests {
         );
     }
 
+    /// `rows` as the console writes them: every cell quoted, CRLF line ends.
+    fn console_csv(rows: &[&[&str]]) -> String {
+        let mut out = csv::WriterBuilder::new()
+            .quote_style(csv::QuoteStyle::Always)
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        for row in rows {
+            out.write_record(*row).expect("row");
+        }
+        String::from_utf8(out.into_inner().expect("csv")).expect("utf-8")
+    }
+
     /// The export as the console downloads it (every cell quoted; the event's JSON with its
     /// quotes doubled), with and without the `CloudTrail event` column, through the reader
     /// and the CloudTrail parser.
@@ -324,13 +336,6 @@ mod tests {
                 "status": "Active", "userName": "ci-deployer"}},
             "readOnly": false, "eventType": "AwsApiCall", "recipientAccountId": "111122223333",
         });
-        let quoted = |cells: &[&str]| {
-            let cells: Vec<String> = cells
-                .iter()
-                .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
-                .collect();
-            cells.join(",") + "\r\n"
-        };
         let header = [
             "Event ID",
             "Event time",
@@ -363,18 +368,15 @@ mod tests {
             r#"[{"ResourceType":"AWS::IAM::AccessKey","ResourceName":"AKIACIDEPLOYER000002"}]"#,
         ];
         let event_text = event.to_string();
-        let with_event = [
-            quoted(&header),
-            quoted(&[&row[..], &[event_text.as_str()]].concat()),
-        ];
-        let without = [quoted(&header[..13]), quoted(&row)];
+        let with_event = console_csv(&[&header, &[&row[..], &[event_text.as_str()]].concat()]);
+        let without = console_csv(&[&header[..13], &row]);
         let parse = |text: String| {
             let input = Box::new(std::io::Cursor::new(text.into_bytes()));
             crate::logs::normalise::parse_all(input, "event-history.csv", None).expect("read")
         };
-        let (whole, rejected) = parse(with_event.concat());
+        let (whole, rejected) = parse(with_event);
         assert!(rejected.is_empty(), "{rejected:?}");
-        let (mapped, rejected) = parse(without.concat());
+        let (mapped, rejected) = parse(without);
         assert!(rejected.is_empty(), "{rejected:?}");
         let (whole, mapped) = (&whole[0], &mapped[0]);
         assert_eq!(whole.raw_ref, "event-history.csv:2");
