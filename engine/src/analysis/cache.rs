@@ -3,7 +3,7 @@
 //! that two or more rules read (and that is not too large to hold) is then read from DuckDB
 //! once, with only those columns, into memory split in partitions DataFusion scans in
 //! parallel, and replaces the DuckDB-backed table for the rest of the evaluation. It is read
-//! on its first scan, by the first rule that reads it ([`LoadOnScan`]), so no table is held
+//! when a rule first reads it (executes its scan, [`LoadOnScan`]), so no table is held
 //! before a rule needs it (the held tables' lifetimes: [`super::held`]). Rules that
 //! share a table no longer each re-export it through DuckDB's single-threaded Arrow export.
 //! Views over model tables (the correlation views) are re-registered so they read the cache,
@@ -18,11 +18,16 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::DataFusionError;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::{TableProvider, TableType};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::physical_plan::ExecutionPlan;
+use futures::TryStreamExt;
 
 use super::duckdb_table::{snapshot_rows, snapshot_values};
 use super::{Analysis, AnalysisError};
@@ -40,11 +45,16 @@ pub(crate) fn in_memory(
     schema: datafusion::arrow::datatypes::SchemaRef,
     batches: Vec<RecordBatch>,
 ) -> datafusion::common::Result<MemTable> {
+    MemTable::try_new(schema, partitioned(batches))
+}
+
+/// `batches` dealt round-robin into [`PARTITIONS`] partitions.
+fn partitioned(batches: Vec<RecordBatch>) -> Vec<Vec<RecordBatch>> {
     let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); PARTITIONS];
     for (i, b) in batches.into_iter().enumerate() {
         partitions[i % PARTITIONS].push(b);
     }
-    MemTable::try_new(schema, partitions)
+    partitions
 }
 
 /// The columns each model table is read for, and by how many rules.
@@ -157,12 +167,14 @@ impl Analysis {
                     .map_err(datafusion::error::DataFusionError::from)?,
             );
             let lazy = LoadOnScan {
-                name: table.name(),
                 source,
                 projection,
-                schema,
-                held: self.held.clone(),
-                loaded: tokio::sync::OnceCell::new(),
+                loader: Arc::new(Loader {
+                    name: table.name(),
+                    schema,
+                    held: self.held.clone(),
+                    partitions: tokio::sync::OnceCell::new(),
+                }),
             };
             self.ctx.deregister_table(table.name())?;
             self.ctx.register_table(table.name(), Arc::new(lazy))?;
@@ -181,50 +193,94 @@ impl Analysis {
     }
 }
 
-/// A model table read into memory (its chosen columns) on its first scan and served from
-/// there to every later scan.
+/// A model table read into memory (its chosen columns) when a rule first reads it, and
+/// served from there to every later scan. Reading waits for execution, not planning: a
+/// plan that never pulls from the table (a join whose other side is empty) leaves it unread.
 #[derive(Debug)]
 struct LoadOnScan {
-    name: &'static str,
     source: Arc<dyn TableProvider>,
     /// The chosen columns, as indexes into `source`'s schema.
     projection: Vec<usize>,
-    schema: SchemaRef,
-    held: super::held::Held,
-    loaded: tokio::sync::OnceCell<Arc<MemTable>>,
+    loader: Arc<Loader>,
 }
 
-impl LoadOnScan {
-    async fn load(&self, state: &dyn Session) -> datafusion::common::Result<Arc<MemTable>> {
-        let started = Instant::now();
-        let plan = self
-            .source
-            .scan(state, Some(&self.projection), &[], None)
-            .await?;
-        let batches = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
-        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
-        tracing::debug!(
-            message = "Table cached.",
-            table = self.name,
-            rows,
-            bytes,
-            columns = self.schema.fields().len(),
-            millis = started.elapsed().as_millis() as u64
-        );
-        if let Ok(mut held) = self.held.lock() {
-            if let Some(entry) = held.get_mut(self.name) {
-                *entry = (true, bytes);
-            }
-        }
-        Ok(Arc::new(in_memory(self.schema.clone(), batches)?))
+/// The rows of a [`LoadOnScan`] table, read once by whichever scan executes first.
+#[derive(Debug)]
+struct Loader {
+    name: &'static str,
+    schema: SchemaRef,
+    held: super::held::Held,
+    /// The rows, in the partitions of [`in_memory`].
+    partitions: tokio::sync::OnceCell<Vec<Vec<RecordBatch>>>,
+}
+
+impl Loader {
+    /// The rows, read by executing `plan` (a scan of the source) if no scan has yet.
+    async fn rows(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        ctx: Arc<TaskContext>,
+    ) -> datafusion::common::Result<&Vec<Vec<RecordBatch>>> {
+        self.partitions
+            .get_or_try_init(|| async {
+                let started = Instant::now();
+                let batches = datafusion::physical_plan::collect(plan, ctx).await?;
+                let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+                let bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+                tracing::debug!(
+                    message = "Table cached.",
+                    table = self.name,
+                    rows,
+                    bytes,
+                    columns = self.schema.fields().len(),
+                    millis = started.elapsed().as_millis() as u64
+                );
+                if let Ok(mut held) = self.held.lock() {
+                    if let Some(entry) = held.get_mut(self.name) {
+                        *entry = (true, bytes);
+                    }
+                }
+                Ok(partitioned(batches))
+            })
+            .await
+    }
+}
+
+/// One partition of a [`LoadOnScan`] table not read yet: reads it (once for all scans)
+/// when executed.
+#[derive(Debug)]
+struct LoadingPartition {
+    loader: Arc<Loader>,
+    /// The scan of the source that reads the rows.
+    source: Arc<dyn ExecutionPlan>,
+    partition: usize,
+}
+
+impl PartitionStream for LoadingPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.loader.schema
+    }
+
+    fn execute(&self, ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let (loader, source, partition) =
+            (self.loader.clone(), self.source.clone(), self.partition);
+        let batches = futures::stream::once(async move {
+            let rows = loader.rows(source, ctx).await?;
+            let batches = rows[partition].clone();
+            Ok::<_, DataFusionError>(futures::stream::iter(batches.into_iter().map(Ok)))
+        })
+        .try_flatten();
+        Box::pin(RecordBatchStreamAdapter::new(
+            self.loader.schema.clone(),
+            batches,
+        ))
     }
 }
 
 #[async_trait]
 impl TableProvider for LoadOnScan {
     fn schema(&self) -> SchemaRef {
-        self.schema.clone()
+        self.loader.schema.clone()
     }
 
     fn table_type(&self) -> TableType {
@@ -238,7 +294,103 @@ impl TableProvider for LoadOnScan {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
-        let table = self.loaded.get_or_try_init(|| self.load(state)).await?;
-        table.scan(state, projection, filters, limit).await
+        if let Some(rows) = self.loader.partitions.get() {
+            let table = MemTable::try_new(self.loader.schema.clone(), rows.clone())?;
+            return table.scan(state, projection, filters, limit).await;
+        }
+        let source = self
+            .source
+            .scan(state, Some(&self.projection), &[], None)
+            .await?;
+        let partitions = (0..PARTITIONS)
+            .map(|partition| {
+                Arc::new(LoadingPartition {
+                    loader: self.loader.clone(),
+                    source: source.clone(),
+                    partition,
+                }) as Arc<dyn PartitionStream>
+            })
+            .collect();
+        Ok(Arc::new(StreamingTableExec::try_new(
+            self.loader.schema.clone(),
+            partitions,
+            projection,
+            Vec::new(),
+            false,
+            limit,
+        )?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::Analysis;
+    use crate::rules::load::builtin;
+    use crate::store::Snapshot;
+
+    /// A cached table is read when a plan executes its scan and pulls rows, not when the
+    /// plan is made: a join whose other side is empty leaves it unread. Once read, later
+    /// scans are served from memory with the same rows.
+    #[tokio::test]
+    async fn a_cached_table_is_read_when_a_plan_pulls_from_it() {
+        let (store, now) = crate::analysis::tests::escalation_fixture();
+        let stored: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM credentials", [], |r| r.get(0))
+            .expect("count");
+        assert!(stored > 0);
+        let analysis = Analysis::new(&store, Snapshot::Current, now, true)
+            .await
+            .expect("analysis");
+        let cached = analysis
+            .cache_tables(&builtin().expect("rules"))
+            .await
+            .expect("cache");
+        assert!(
+            cached.iter().any(|t| t == "credentials") && cached.iter().any(|t| t == "events"),
+            "{cached:?}"
+        );
+        let loaded = |table: &str| {
+            analysis
+                .held
+                .lock()
+                .expect("held")
+                .get(table)
+                .map(|(loaded, _)| *loaded)
+        };
+        let df = analysis
+            .ctx
+            .sql(
+                "SELECT c.identity_id FROM events e
+                 JOIN credentials c ON c.credential_id = e.credential_id",
+            )
+            .await
+            .expect("plan");
+        let plan = df.create_physical_plan().await.expect("physical plan");
+        assert_eq!(loaded("credentials"), Some(false), "read when planned");
+        let ctx = analysis.ctx.task_ctx();
+        let rows = datafusion::physical_plan::collect(plan, ctx)
+            .await
+            .expect("run");
+        assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+        assert_eq!(loaded("events"), Some(true));
+        assert_eq!(
+            loaded("credentials"),
+            Some(false),
+            "read though never pulled"
+        );
+        let count = |analysis: Analysis| async move {
+            let batches = analysis
+                .query("SELECT count(*) AS n FROM credentials")
+                .await
+                .expect("count");
+            datafusion::arrow::array::AsArray::as_primitive::<
+                datafusion::arrow::datatypes::Int64Type,
+            >(batches[0].column(0))
+            .value(0)
+        };
+        assert_eq!(count(analysis.clone()).await, stored);
+        assert_eq!(loaded("credentials"), Some(true));
+        assert_eq!(count(analysis.clone()).await, stored, "served from memory");
     }
 }
