@@ -4,6 +4,7 @@
 //! with its parameters bound as typed values ([`evaluate`]).
 
 pub mod cache;
+mod compact;
 pub mod derived;
 pub mod duckdb_table;
 pub mod evaluate;
@@ -47,6 +48,8 @@ pub struct Analysis {
     conn: Arc<Mutex<duckdb::Connection>>,
     /// The tables held in memory ([`held`]).
     held: held::Held,
+    /// When the text columns of a materialized table are stored as views ([`compact`]).
+    compact_worth: f64,
 }
 
 impl Analysis {
@@ -57,6 +60,18 @@ impl Analysis {
         snapshot: Snapshot,
         now: Micros,
         materialize: bool,
+    ) -> Result<Analysis, AnalysisError> {
+        Analysis::new_compacting(store, snapshot, now, materialize, compact::WORTH).await
+    }
+
+    /// [`Analysis::new`], keeping a materialized table's text column as views when they
+    /// take at most `compact_worth` of its plain bytes ([`compact`]).
+    async fn new_compacting(
+        store: &Store,
+        snapshot: Snapshot,
+        now: Micros,
+        materialize: bool,
+        compact_worth: f64,
     ) -> Result<Analysis, AnalysisError> {
         let config = SessionConfig::new()
             .with_information_schema(false)
@@ -78,6 +93,7 @@ impl Analysis {
             snapshot,
             conn,
             held: Default::default(),
+            compact_worth,
         };
         analysis.register_store_query(
             "grant_statements",
@@ -211,22 +227,29 @@ impl Analysis {
         let df = self.ctx.table(name).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
-        let bytes = batches
+        let plain = batches
             .iter()
             .map(RecordBatch::get_array_memory_size)
             .sum::<usize>();
+        let compacted = compact::compact(schema, batches, self.compact_worth)
+            .map_err(datafusion::error::DataFusionError::from)?;
         tracing::debug!(
             message = "Table materialized.",
             table = name,
-            rows = batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
-            bytes,
+            rows = compacted
+                .batches
+                .iter()
+                .map(RecordBatch::num_rows)
+                .sum::<usize>(),
+            bytes = compacted.bytes,
+            plain_bytes = plain,
             millis = started.elapsed().as_millis() as u64
         );
-        self.hold(name, true, bytes);
+        self.hold(name, true, compacted.bytes);
         self.ctx.deregister_table(name)?;
-        self.ctx
-            .register_table(name, Arc::new(cache::in_memory(schema, batches.clone())?))?;
-        Ok(batches)
+        let table = cache::in_memory(compacted.schema, compacted.batches.clone())?;
+        self.ctx.register_table(name, Arc::new(table))?;
+        Ok(compacted.batches)
     }
 
     /// The evaluation time bound to `$now`.
