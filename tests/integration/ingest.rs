@@ -345,6 +345,82 @@ fn cloudwatch_logs_deliveries_are_unwrapped() {
     assert_eq!(refs.len(), 3, "{refs:?}");
 }
 
+#[test]
+fn lines_of_several_documents_are_ingested_record_by_record() {
+    // A Firehose delivery whose batches each end with a newline: several records per line,
+    // back to back or spaced, of several formats; one line has garbage after its record.
+    let tmp = harness::temp();
+    let store = tmp.path().join("store.duckdb");
+    let object = tmp.path().join("firehose-2-2026-05-02-10-05-00-def");
+    let line = |name: &str, n: usize| {
+        std::fs::read_to_string(fixtures().join(name))
+            .expect("fixture")
+            .lines()
+            .nth(n)
+            .expect("line")
+            .to_string()
+    };
+    let text = [
+        format!(
+            "{}{}",
+            line("cloudtrail.ndjson", 0),
+            line("cloudtrail.ndjson", 3)
+        ),
+        format!(
+            "{} {}",
+            line("gcp_audit.ndjson", 0),
+            line("gcp_audit.ndjson", 1)
+        ),
+        line("k8s_audit.ndjson", 0),
+        format!("{} trailing garbage", line("cloudtrail.ndjson", 4)),
+        line("k8s_audit.ndjson", 1),
+    ]
+    .join("\n");
+    std::fs::write(&object, text).expect("write");
+    let path = object.display().to_string();
+    let out = ingest(&store, &[&path, "--output", "json"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", harness::stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let f = &report["formats"];
+    for (name, n) in [("cloudtrail", 3), ("gcp_audit", 2), ("k8s_audit", 2)] {
+        assert_eq!(f[name]["ingested"], n, "{name}: {report:#}");
+        assert_eq!(f[name]["quarantined"], 0, "{name}: {report:#}");
+    }
+    assert_eq!(f["unknown"]["quarantined"], 1, "{report:#}");
+    let db = harness::open(&store);
+    let q = db
+        .quarantined(report["scan_id"].as_i64().expect("scan id"))
+        .expect("quarantine");
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!((q[0].file.as_str(), q[0].line), (path.as_str(), 4));
+    assert!(
+        q[0].reason
+            .starts_with("invalid JSON after 1 document on this line"),
+        "{}",
+        q[0].reason
+    );
+    let events = harness::rows(&db, Table::Events, Snapshot::Current);
+    let place = |id: &str| {
+        let raw = event_by_id(&events, id)["raw_ref"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        raw.strip_prefix(&path).unwrap_or(&raw).to_string()
+    };
+    assert_eq!(place("ct-0006"), ":1#0");
+    assert_eq!(place("ct-0007"), ":1#1");
+    assert_eq!(place("g-0002"), ":2#1");
+    assert_eq!(
+        place("ct-0004"),
+        ":4#0",
+        "the record before the garbage is read"
+    );
+    assert_eq!(events.len(), 7, "{events:?}");
+    let ct = event_by_id(&events, "ct-0007");
+    assert_eq!(ct["source_format"], "cloudtrail");
+    assert_eq!(event_by_id(&events, "g-0001")["actor"], "dave@example.com");
+}
+
 /// The `n`-th line of a fixture file, parsed.
 fn fixture_record(name: &str, n: usize) -> Value {
     let text = std::fs::read_to_string(fixtures().join(name)).expect("fixture");
