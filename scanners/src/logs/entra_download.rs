@@ -19,7 +19,7 @@
 //!   Client app, Device ID, Browser, Operating System, ..., Conditional Access, Managed Identity
 //!   type, Associated Resource Id; its dates are ISO 8601 (`...T...`). Public ETL code and a
 //!   schema note for the same downloads (found by text search, repository not named by the
-//!   index) give the 56-column user header with `Date (UTC)`, `Application ID ` and
+//!   index) give the whole user header (57 names) with `Date (UTC)`, `Application ID ` and
 //!   `Resource ID ` (a trailing space), `Autonomous system  number` (two spaces) and `Incoming
 //!   token type` twice; a PowerShell export mimicking the download maps `Request ID` to the
 //!   Graph `id`, `Sign-in error code` to `status.errorCode` and `Managed Identity type` to
@@ -206,9 +206,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// The user tabs' header as the portal writes it (a trailing space after `Application ID`
-    /// and `Resource ID`, two spaces in `Autonomous system  number`, `Incoming token type`
-    /// twice).
+    /// The user tabs' header as the portal writes it, all 57 names (a trailing space after
+    /// `Application ID` and `Resource ID`, two spaces in `Autonomous system  number`, `Incoming
+    /// token type` twice).
     const USER_HEADER: &[&str] = &[
         "Date (UTC)",
         "Request ID",
@@ -225,11 +225,14 @@ mod tests {
         "Original transfer method",
         "Client credential type",
         "Token Protection - Sign In Session",
+        "Token Protection - Sign In Session StatusCode",
         "Application",
         "Application ID ",
+        "App owner tenant ID",
         "Resource",
         "Resource ID ",
         "Resource tenant ID",
+        "Resource owner tenant ID",
         "Home tenant ID",
         "Home tenant name",
         "IP address",
