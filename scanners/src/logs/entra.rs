@@ -111,13 +111,16 @@ impl LogParser for EntraSignIn {
                     {
                         "servicePrincipal"
                     } else {
-                        // A user's sign-in that says neither its log nor its event types
-                        // (the admin center's CSV download of a user tab): interactive when
-                        // `isInteractive` says so, unknown otherwise.
+                        // A user's sign-in that says neither its log nor its event types:
+                        // interactive when `isInteractive` says so or is absent (Graph
+                        // v1.0's `auditLogs/signIns` lists interactive sign-ins only);
+                        // unknown when it is there and null (the admin center's CSV
+                        // download of a user tab, whose two tabs share their columns).
                         match is_interactive {
                             Some(true) => "interactiveUser",
                             Some(false) => "nonInteractiveUser",
-                            None => "user",
+                            None if fields::at_ci(b, "isInteractive").is_some() => "user",
+                            None => "interactiveUser",
                         }
                     },
                 ),
@@ -421,6 +424,11 @@ mod tests {
             "userId": "u0000000-0000-0000-0000-000000000009", "userPrincipalName": "svc@example.com",
             "ipAddress": "198.51.100.7", "status": {"errorCode": 0}
         });
+        // Graph v1.0 lists interactive sign-ins only, and says nothing more.
+        let e = EntraSignIn.parse(&r).expect("parse");
+        assert_eq!(e.interactive, Some(true));
+        let mut r = r;
+        r["isInteractive"] = Value::Null;
         let e = EntraSignIn.parse(&r).expect("parse");
         assert_eq!(e.actor_type.as_deref(), Some("user"));
         assert_eq!(

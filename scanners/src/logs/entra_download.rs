@@ -179,6 +179,11 @@ impl Columns {
             };
             record.insert("signInEventTypes".into(), Value::from(vec![kind]));
             record.insert("isInteractive".into(), Value::from(false));
+        } else {
+            // The interactive and non-interactive user tabs share their columns: a user
+            // row does not say which it is (absent, the parser would take Graph v1.0's
+            // meaning, interactive).
+            record.insert("isInteractive".into(), Value::Null);
         }
         Some(Value::Object(record))
     }
