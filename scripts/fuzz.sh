@@ -20,11 +20,13 @@ SEEDS="$(mktemp -d)"
 trap 'rm -rf "$SEEDS"' EXIT
 # One seed per record (NDJSON lines, array elements, wrapper elements) and one per whole file;
 # for a few records (SHAPE_RECORDS in all, SHAPE_PER_FILE per file) also the record in a
-# node's container log split by the runtime, and in the CloudTrail console's Event history CSV.
+# node's container log split by the runtime, and in the CloudTrail console's Event history CSV;
+# per file, its first records several to a line (as Firehose batches them), a garbage tail
+# among them; for the Entra sign-ins (SIGN_IN_RECORDS), the admin center's CSV download.
 python3 - "$SEEDS" tests/fixtures/logs ../shared/data <<'PY'
 import csv, hashlib, io, json, os, sys
 out, roots = sys.argv[1], sys.argv[2:]
-SHAPE_RECORDS, SHAPE_PER_FILE = 48, 2
+SHAPE_RECORDS, SHAPE_PER_FILE, SIGN_IN_RECORDS = 48, 2, 24
 def seed(data):
     with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as f:
         f.write(data)
@@ -82,7 +84,84 @@ def event_history_seeds(r):
         w.writerow(row[:width])
         seed(buf.getvalue().encode())
 
-shape_records = 0
+def several_on_a_line_seeds(rs):
+    """Records of one file several to a line: back to back, spaced, a wrapper among them, and
+    a line with text after its records that is not JSON."""
+    docs = [json.dumps(r) for r in rs[:3]]
+    lines = ["".join(docs), " ".join(reversed(docs)),
+             docs[0] + json.dumps({"Records": rs[:2]}) + " }oops", docs[-1]]
+    seed(("\n".join(lines) + "\n").encode())
+    seed("".join(d + "\t" for d in docs).encode())
+
+SIGN_IN_USER = ["Date (UTC)", "Request ID", "User agent", "Correlation ID", "User ID", "User",
+                "Username", "User type", "Cross tenant access type", "Incoming token type",
+                "Authentication Protocol", "Unique token identifier", "Original transfer method",
+                "Client credential type", "Token Protection - Sign In Session",
+                "Token Protection - Sign In Session StatusCode", "Application",
+                "Application ID ", "App owner tenant ID", "Resource", "Resource ID ",
+                "Resource tenant ID", "Resource owner tenant ID", "Home tenant ID",
+                "Home tenant name", "IP address", "Location", "Status",
+                "Sign-in error code", "Failure reason", "Client app", "Device ID", "Browser",
+                "Operating System", "Compliant", "Managed", "Join Type",
+                "Multifactor authentication result", "Multifactor authentication auth method",
+                "Multifactor authentication auth detail", "Authentication requirement",
+                "Sign-in identifier", "Session ID", "IP address (seen by resource)",
+                "Through Global Secure Access", "Global Secure Access IP address",
+                "Autonomous system  number", "Flagged for review", "Token issuer type",
+                "Incoming token type", "Token issuer name", "Latency", "Conditional Access",
+                "Managed Identity type", "Associated Resource Id", "Federated Token Id",
+                "Federated Token Issuer"]
+SIGN_IN_SERVICE_PRINCIPAL = ["Date (UTC)", "Request ID", "Correlation ID", "Service principal ID",
+                             "Service principal name", "Credential key ID", "Credential thumbprint",
+                             "Application", "Application ID ", "App owner tenant ID", "Resource",
+                             "Resource ID ", "Resource tenant ID", "Resource owner tenant ID",
+                             "Home tenant ID", "Home tenant name", "IP address", "Location",
+                             "Status", "Sign-in error code", "Failure reason",
+                             "Conditional Access"]
+
+def sign_in_download_seeds(r):
+    """The record, when it is an Entra sign-in (Graph, Azure Monitor's `properties`, either in
+    a test case's `event`), in the admin center's Sign-in logs CSV download (a byte order mark,
+    CRLF): the user tabs' columns, the service principal tab's, and those with the managed
+    identity columns. False when it is not a sign-in."""
+    found = [b for v in (r, r.get("event")) if isinstance(v, dict)
+             for b in (v, v.get("properties")) if isinstance(b, dict) and "createdDateTime" in b]
+    if not found:
+        return False
+    b = found[0]
+    def text(v):
+        return "" if v is None else v if isinstance(v, str) else json.dumps(v)
+    status = b.get("status") if isinstance(b.get("status"), dict) else {}
+    where = b.get("location") if isinstance(b.get("location"), dict) else {}
+    code = status.get("errorCode")
+    cells = {"Date (UTC)": b.get("createdDateTime"), "Request ID": b.get("id"),
+             "User agent": b.get("userAgent"), "Correlation ID": b.get("correlationId"),
+             "User ID": b.get("userId"), "User": b.get("userDisplayName"),
+             "Username": b.get("userPrincipalName"),
+             "Client credential type": b.get("clientCredentialType"),
+             "Application": b.get("appDisplayName"), "Application ID": b.get("appId"),
+             "Resource": b.get("resourceDisplayName"), "Resource ID": b.get("resourceId"),
+             "Resource tenant ID": b.get("resourceTenantId"),
+             "Home tenant ID": b.get("homeTenantId"), "IP address": b.get("ipAddress"),
+             "Location": ", ".join(text(where.get(k)) for k in ("city", "state", "countryOrRegion")),
+             "Status": "" if code is None else "Success" if code in (0, "0") else "Failure",
+             "Sign-in error code": code, "Failure reason": status.get("failureReason"),
+             "Client app": b.get("clientAppUsed"),
+             "Service principal ID": b.get("servicePrincipalId"),
+             "Service principal name": b.get("servicePrincipalName"),
+             "Credential key ID": b.get("servicePrincipalCredentialKeyId"),
+             "Credential thumbprint": b.get("servicePrincipalCredentialThumbprint"),
+             "Managed Identity type": b.get("managedIdentityType")}
+    managed = SIGN_IN_SERVICE_PRINCIPAL + ["Managed Identity type", "Associated Resource Id"]
+    for header in (SIGN_IN_USER, SIGN_IN_SERVICE_PRINCIPAL, managed):
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(header)
+        w.writerow([text(cells.get(h.strip())) for h in header])
+        seed(("\ufeff" + buf.getvalue()).encode())
+    return True
+
+shape_records = sign_in_records = 0
 for root in roots:
     for d, dirs, files in os.walk(root):
         dirs.sort()
@@ -132,7 +211,13 @@ for root in roots:
                     w.writerow(flat.keys())
                     w.writerow(flat.values())
                     seed(buf.getvalue().encode())
-            for r in [r for r in records if isinstance(r, dict)][:SHAPE_PER_FILE]:
+            dicts = [r for r in records if isinstance(r, dict)]
+            if dicts:
+                several_on_a_line_seeds(dicts)
+            for r in dicts:
+                if sign_in_records < SIGN_IN_RECORDS and sign_in_download_seeds(r):
+                    sign_in_records += 1
+            for r in dicts[:SHAPE_PER_FILE]:
                 if shape_records >= SHAPE_RECORDS:
                     break
                 shape_records += 1

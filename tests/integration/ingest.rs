@@ -345,6 +345,82 @@ fn cloudwatch_logs_deliveries_are_unwrapped() {
     assert_eq!(refs.len(), 3, "{refs:?}");
 }
 
+#[test]
+fn lines_of_several_documents_are_ingested_record_by_record() {
+    // A Firehose delivery whose batches each end with a newline: several records per line,
+    // back to back or spaced, of several formats; one line has garbage after its record.
+    let tmp = harness::temp();
+    let store = tmp.path().join("store.duckdb");
+    let object = tmp.path().join("firehose-2-2026-05-02-10-05-00-def");
+    let line = |name: &str, n: usize| {
+        std::fs::read_to_string(fixtures().join(name))
+            .expect("fixture")
+            .lines()
+            .nth(n)
+            .expect("line")
+            .to_string()
+    };
+    let text = [
+        format!(
+            "{}{}",
+            line("cloudtrail.ndjson", 0),
+            line("cloudtrail.ndjson", 3)
+        ),
+        format!(
+            "{} {}",
+            line("gcp_audit.ndjson", 0),
+            line("gcp_audit.ndjson", 1)
+        ),
+        line("k8s_audit.ndjson", 0),
+        format!("{} trailing garbage", line("cloudtrail.ndjson", 4)),
+        line("k8s_audit.ndjson", 1),
+    ]
+    .join("\n");
+    std::fs::write(&object, text).expect("write");
+    let path = object.display().to_string();
+    let out = ingest(&store, &[&path, "--output", "json"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", harness::stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let f = &report["formats"];
+    for (name, n) in [("cloudtrail", 3), ("gcp_audit", 2), ("k8s_audit", 2)] {
+        assert_eq!(f[name]["ingested"], n, "{name}: {report:#}");
+        assert_eq!(f[name]["quarantined"], 0, "{name}: {report:#}");
+    }
+    assert_eq!(f["unknown"]["quarantined"], 1, "{report:#}");
+    let db = harness::open(&store);
+    let q = db
+        .quarantined(report["scan_id"].as_i64().expect("scan id"))
+        .expect("quarantine");
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!((q[0].file.as_str(), q[0].line), (path.as_str(), 4));
+    assert!(
+        q[0].reason
+            .starts_with("invalid JSON after 1 document on this line"),
+        "{}",
+        q[0].reason
+    );
+    let events = harness::rows(&db, Table::Events, Snapshot::Current);
+    let place = |id: &str| {
+        let raw = event_by_id(&events, id)["raw_ref"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        raw.strip_prefix(&path).unwrap_or(&raw).to_string()
+    };
+    assert_eq!(place("ct-0006"), ":1#0");
+    assert_eq!(place("ct-0007"), ":1#1");
+    assert_eq!(place("g-0002"), ":2#1");
+    assert_eq!(
+        place("ct-0004"),
+        ":4#0",
+        "the record before the garbage is read"
+    );
+    assert_eq!(events.len(), 7, "{events:?}");
+    let ct = event_by_id(&events, "ct-0007");
+    assert_eq!(ct["source_format"], "cloudtrail");
+    assert_eq!(event_by_id(&events, "g-0001")["actor"], "dave@example.com");
+}
+
 /// The `n`-th line of a fixture file, parsed.
 fn fixture_record(name: &str, n: usize) -> Value {
     let text = std::fs::read_to_string(fixtures().join(name)).expect("fixture");
@@ -676,6 +752,340 @@ fn cloudtrail_console_event_history_csv_is_read() {
             .as_str()
             .is_some_and(|r| r.ends_with(".csv:3") || r.ends_with("columns.csv:2")),
         "{mapped}"
+    );
+}
+
+/// `rows` as the Entra admin center's download writes them: a UTF-8 byte order mark, CRLF;
+/// each row a map from column name to cell (the header's names, spaces trimmed), every other
+/// cell empty.
+fn sign_in_download(header: &[&str], rows: &[&[(&str, &str)]]) -> Vec<u8> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer("\u{feff}".as_bytes().to_vec());
+    out.write_record(header).expect("header");
+    for row in rows {
+        let cells = header.iter().map(|name| {
+            row.iter()
+                .find(|(n, _)| *n == name.trim())
+                .map_or("", |(_, v)| *v)
+        });
+        out.write_record(cells).expect("row");
+    }
+    out.into_inner().expect("csv")
+}
+
+#[test]
+fn entra_sign_in_download_csv_is_read_like_graph_sign_ins() {
+    let tmp = harness::temp();
+    // The fixture's sign-ins as Graph gives them (the service principal and the user), the
+    // managed identity's as Azure Monitor does, and the audit event that added the service
+    // principal's secret, in a file both stores read.
+    let graph = tmp.path().join("graph");
+    std::fs::create_dir_all(&graph).expect("mkdir");
+    std::fs::copy(
+        fixtures().join("entra_signins_graph.json"),
+        graph.join("signins.json"),
+    )
+    .expect("copy");
+    let diagnostic: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("entra_diagnostic.json")).expect("fixture"),
+    )
+    .expect("json");
+    let records = diagnostic["records"].as_array().expect("records");
+    let (mi, audit) = (&records[0], &records[1]);
+    assert_eq!(mi["category"], "ManagedIdentitySignInLogs");
+    let wrap = |r: &Value| serde_json::json!({"records": [r]}).to_string();
+    std::fs::write(graph.join("mi.json"), wrap(mi)).expect("write");
+    let audit_file = tmp.path().join("audit.json");
+    std::fs::write(&audit_file, wrap(audit)).expect("write");
+
+    // The same sign-ins downloaded from the admin center, one file per tab, and a failed
+    // sign-in only the download has.
+    let portal = tmp.path().join("portal");
+    std::fs::create_dir_all(&portal).expect("mkdir");
+    let service_principal = [
+        "Date (UTC)",
+        "Request ID",
+        "Correlation ID",
+        "Service principal ID",
+        "Service principal name",
+        "Credential key ID",
+        "Credential thumbprint",
+        "Application",
+        "Application ID ",
+        "App owner tenant ID",
+        "Resource",
+        "Resource ID ",
+        "Resource tenant ID",
+        "Resource owner tenant ID",
+        "Home tenant ID",
+        "Home tenant name",
+        "IP address",
+        "Location",
+        "Status",
+        "Sign-in error code",
+        "Failure reason",
+        "Conditional Access",
+    ];
+    let sp = sign_in_download(
+        &service_principal,
+        &[&[
+            ("Date (UTC)", "2026-05-02T08:00:00Z"),
+            ("Request ID", "si-0001"),
+            ("Correlation ID", "c-si-0001"),
+            (
+                "Service principal ID",
+                "s0000000-0000-0000-0000-000000000001",
+            ),
+            ("Service principal name", "billing-sync"),
+            ("Credential key ID", "c0ffee00-0000-0000-0000-000000000001"),
+            ("Application", "billing-sync"),
+            ("Application ID", "a0000000-0000-0000-0000-000000000001"),
+            ("Resource", "Microsoft Graph"),
+            ("IP address", "20.50.1.2"),
+            ("Status", "Success"),
+            ("Sign-in error code", "0"),
+        ]],
+    );
+    std::fs::write(
+        portal.join("ApplicationSignIns_2026-05-01_2026-05-02.csv"),
+        sp,
+    )
+    .expect("write");
+    let mut managed = service_principal.to_vec();
+    managed.extend(["Managed Identity type", "Associated Resource Id"]);
+    let msi = sign_in_download(
+        &managed,
+        &[&[
+            ("Date (UTC)", "2026-05-02T08:30:00Z"),
+            ("Request ID", "mi-0001"),
+            ("Correlation ID", "c-mi-1"),
+            (
+                "Service principal ID",
+                "m0000000-0000-0000-0000-000000000001",
+            ),
+            ("Service principal name", "vm-backup-identity"),
+            ("Application ID", "a0000000-0000-0000-0000-00000000000m"),
+            ("Resource", "Azure Storage"),
+            ("Resource tenant ID", "t0000000-0000-0000-0000-000000000001"),
+            ("IP address", "10.1.0.4"),
+            ("Status", "Success"),
+            ("Sign-in error code", "0"),
+            ("Managed Identity type", "systemAssigned"),
+        ]],
+    );
+    std::fs::write(portal.join("MSISignIns_2026-05-01_2026-05-02.csv"), msi).expect("write");
+    let user = [
+        "Date (UTC)",
+        "Request ID",
+        "User agent",
+        "Correlation ID",
+        "User ID",
+        "User",
+        "Username",
+        "User type",
+        "Cross tenant access type",
+        "Incoming token type",
+        "Authentication Protocol",
+        "Unique token identifier",
+        "Original transfer method",
+        "Client credential type",
+        "Token Protection - Sign In Session",
+        "Token Protection - Sign In Session StatusCode",
+        "Application",
+        "Application ID ",
+        "App owner tenant ID",
+        "Resource",
+        "Resource ID ",
+        "Resource tenant ID",
+        "Resource owner tenant ID",
+        "Home tenant ID",
+        "Home tenant name",
+        "IP address",
+        "Location",
+        "Status",
+        "Sign-in error code",
+        "Failure reason",
+        "Client app",
+        "Device ID",
+        "Browser",
+        "Operating System",
+        "Compliant",
+        "Managed",
+        "Join Type",
+        "Multifactor authentication result",
+        "Multifactor authentication auth method",
+        "Multifactor authentication auth detail",
+        "Authentication requirement",
+        "Sign-in identifier",
+        "Session ID",
+        "IP address (seen by resource)",
+        "Through Global Secure Access",
+        "Global Secure Access IP address",
+        "Autonomous system  number",
+        "Flagged for review",
+        "Token issuer type",
+        "Incoming token type",
+        "Token issuer name",
+        "Latency",
+        "Conditional Access",
+        "Managed Identity type",
+        "Associated Resource Id",
+        "Federated Token Id",
+        "Federated Token Issuer",
+    ];
+    let interactive = sign_in_download(
+        &user,
+        &[
+            &[
+                ("Date (UTC)", "2026-05-02T09:00:00Z"),
+                ("Request ID", "si-0002"),
+                (
+                    "User agent",
+                    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) Safari/605.1.15",
+                ),
+                ("Correlation ID", "c-si-0002"),
+                ("User ID", "u0000000-0000-0000-0000-000000000009"),
+                ("Username", "svc-backup@example.com"),
+                ("Client credential type", "None"),
+                ("Application", "Azure Portal"),
+                ("Application ID", "a0000000-0000-0000-0000-000000000002"),
+                ("Resource", "Windows Azure Service Management API"),
+                ("IP address", "198.51.100.77"),
+                ("Status", "Success"),
+                ("Sign-in error code", "0"),
+                ("Client app", "Browser"),
+            ],
+            &[
+                ("Date (UTC)", "2026-05-02T09:30:00Z"),
+                ("Request ID", "si-0009"),
+                ("User ID", "u0000000-0000-0000-0000-000000000009"),
+                ("Username", "svc-backup@example.com"),
+                ("Application ID", "a0000000-0000-0000-0000-000000000002"),
+                ("IP address", "203.0.113.50"),
+                ("Location", "Lagos, Lagos, NG"),
+                ("Status", "Failure"),
+                ("Sign-in error code", "50126"),
+                ("Failure reason", "Invalid username or password."),
+            ],
+        ],
+    );
+    std::fs::write(
+        portal.join("InteractiveSignIns_2026-05-01_2026-05-02.csv"),
+        interactive,
+    )
+    .expect("write");
+
+    let audit_path = audit_file.display().to_string();
+    let run = |store: &Path, dir: &Path| {
+        let out = ingest(
+            store,
+            &[&dir.display().to_string(), &audit_path, "--output", "json"],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", harness::stdout(&out));
+        serde_json::from_slice::<Value>(&out.stdout).expect("json report")
+    };
+    let (graph_store, portal_store) = (tmp.path().join("g.duckdb"), tmp.path().join("p.duckdb"));
+    run(&graph_store, &graph);
+    let report = run(&portal_store, &portal);
+    let signin = &report["formats"]["entra_signin"];
+    assert_eq!(
+        (&signin["read"], &signin["ingested"], &signin["quarantined"]),
+        (&Value::from(4), &Value::from(4), &Value::from(0)),
+        "{report:#}"
+    );
+    let events =
+        |store: &Path| harness::rows(&harness::open(store), Table::Events, Snapshot::Current);
+    let (from_graph, from_portal) = (events(&graph_store), events(&portal_store));
+
+    // Each downloaded row is the event its Graph sign-in is: the same identity, credential,
+    // outcome and ids.
+    for id in ["si-0001", "si-0002", "mi-0001"] {
+        let (g, p) = (event_by_id(&from_graph, id), event_by_id(&from_portal, id));
+        for field in [
+            "provider",
+            "tenant",
+            "event_time",
+            "source_format",
+            "action",
+            "actor",
+            "actor_id",
+            "actor_type",
+            "credential_id",
+            "source_ip",
+            "user_agent",
+            "target",
+            "outcome",
+            "error_code",
+            "request_id",
+        ] {
+            assert_eq!(p[field], g[field], "{id} {field}: {p} against {g}");
+        }
+    }
+    let sp = event_by_id(&from_portal, "si-0001");
+    assert_eq!(sp["actor_type"], "servicePrincipal");
+    assert_eq!(sp["credential_id"], "c0ffee00-0000-0000-0000-000000000001");
+    assert_eq!(sp["interactive"], false);
+    assert_eq!(
+        event_by_id(&from_portal, "mi-0001")["actor_type"],
+        "managedIdentity"
+    );
+    // What the download does not say: the service principal tab has no credential type, and
+    // a user row does not say whether it was interactive (both user tabs have its columns).
+    assert_eq!(
+        event_by_id(&from_graph, "si-0001")["credential_kind"],
+        "clientSecret"
+    );
+    assert_eq!(sp["credential_kind"], Value::Null);
+    assert_eq!(event_by_id(&from_graph, "si-0002")["interactive"], true);
+    assert_eq!(
+        event_by_id(&from_portal, "si-0002")["interactive"],
+        Value::Null
+    );
+    let failed = event_by_id(&from_portal, "si-0009");
+    assert_eq!(
+        (&failed["outcome"], &failed["error_code"]),
+        (&Value::from("failure"), &Value::from("50126"))
+    );
+    assert_eq!(failed["region"], "NG");
+    assert!(
+        failed["raw_ref"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("InteractiveSignIns_2026-05-01_2026-05-02.csv:3")),
+        "{failed}"
+    );
+
+    // The identities resolve as from Graph: the same trace (owner from the audit event, the
+    // credential it issued, the sign-ins) in both stores.
+    let trace = |store: &Path, subject: &str| {
+        let out = harness::nhiscope(store, &["trace", subject, "--output", "json"]);
+        assert!(out.status.success(), "{}", harness::stderr(&out));
+        let t: Value = serde_json::from_slice(&out.stdout).expect("json trace");
+        t["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| (s["depth"].clone(), s["kind"].clone(), s["text"].clone()))
+            .collect::<Vec<_>>()
+    };
+    for subject in [
+        "s0000000-0000-0000-0000-000000000001",
+        "c0ffee00-0000-0000-0000-000000000001",
+        "m0000000-0000-0000-0000-000000000001",
+    ] {
+        let steps = trace(&portal_store, subject);
+        assert_eq!(steps, trace(&graph_store, subject), "{subject}");
+        assert!(steps.len() > 1, "{subject}: {steps:?}");
+    }
+
+    // Read after the Graph sign-ins, the download's rows are the same events: stored once.
+    let again = run(&graph_store, &portal);
+    let signin = &again["formats"]["entra_signin"];
+    assert_eq!(
+        (&signin["duplicates"], &signin["ingested"]),
+        (&Value::from(3), &Value::from(1)),
+        "{again:#}"
     );
 }
 

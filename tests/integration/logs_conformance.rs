@@ -357,8 +357,9 @@ fn fast_and_general_paths_agree_on_every_sample() {
         fn record(&mut self, _: RecordAt, record: Value) {
             self.0.push(record.to_string());
         }
-        fn raw(&mut self, _: RecordAt, text: &str) {
+        fn raw(&mut self, _: RecordAt, text: &str) -> Result<(), serde_json::Error> {
             self.0.push(text.to_string());
+            Ok(())
         }
         fn malformed(&mut self, _: u64, _: String) {}
     }

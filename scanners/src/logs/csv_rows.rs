@@ -1,7 +1,8 @@
 //! CSV inputs: query results exported as CSV (Splunk with its `_raw` column, Sentinel's
 //! `AWSCloudTrail` rows, Athena over a CloudTrail table), read as one record per row, the
 //! header naming the keys; the CloudTrail console's Event history download, whose rows
-//! [`super::event_history`] turns into CloudTrail records. Cells are text; a cell holding JSON
+//! [`super::event_history`] turns into CloudTrail records, and the Entra admin center's
+//! sign-in log download, whose rows [`super::entra_download`] turns into Graph sign-ins. Cells are text; a cell holding JSON
 //! (`requestParameters`) or Hive's text form of a struct or array (what Athena prints for
 //! CloudTrail's `useridentity` and `resources` columns: `{type=IAMUser, arn=arn:aws:...,
 //! sessioncontext={...}}`) becomes the object or array it spells, so the parsers read it as
@@ -12,13 +13,15 @@ use std::io::{self, BufRead, Read};
 
 use serde_json::{Map, Value};
 
-use super::event_history::{self, Columns};
 use super::reader::{RecordAt, RecordSink};
+use super::{entra_download, event_history};
 
 /// True when `line` (the first of an input that is not JSON) is a CSV header: three or more
 /// column names, each short and made of the characters column names use, most without spaces
-/// (all may have them in the CloudTrail console's export, [`event_history::is_header`]).
-/// Prose, licences and plain-text logs fail it, and are reported as not JSON logs instead.
+/// (all may have them in the exports of consoles, which are known by their own names:
+/// [`event_history::is_header`], [`entra_download::is_header`], and parentheses too in the
+/// latter's, `Date (UTC)`). Prose, licences and plain-text logs fail it, and are reported as
+/// not JSON logs instead.
 pub fn looks_like_header(line: &[u8]) -> bool {
     let Ok(line) = std::str::from_utf8(line) else {
         return false;
@@ -31,15 +34,17 @@ pub fn looks_like_header(line: &[u8]) -> bool {
     };
     let names: Vec<String> = header.iter().map(column_name).collect();
     let spaced = names.iter().filter(|n| n.contains(' ')).count();
+    let sign_ins = entra_download::is_header(&names);
+    let punctuation = if sign_ins { "_.@-/: ()" } else { "_.@-/: " };
     names.len() >= 3
-        && (spaced * 2 <= names.len() || event_history::is_header(&names))
+        && (spaced * 2 <= names.len() || event_history::is_header(&names) || sign_ins)
         && names.iter().all(|name| {
             name.len() <= 80
                 && name.starts_with(|c: char| c.is_ascii_alphabetic() || "_@".contains(c))
                 && !name.ends_with('.')
                 && name
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.@-/: ".contains(c))
+                    .all(|c| c.is_ascii_alphanumeric() || punctuation.contains(c))
         })
 }
 
@@ -57,7 +62,8 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
             return Ok(());
         }
     };
-    let history = Columns::of(&header);
+    let history = event_history::Columns::of(&header);
+    let sign_ins = entra_download::Columns::of(&header);
     let mut row = csv::StringRecord::new();
     loop {
         let line = reader.position().line() + 1;
@@ -65,9 +71,10 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
             Ok(false) => return Ok(()),
             Ok(true) => {
                 let line = row.position().map_or(line, |p| p.line());
-                let record = match &history {
-                    Some(columns) => columns.record(row.iter()),
-                    None => named_cells(&header, &row),
+                let record = match (&history, &sign_ins) {
+                    (Some(columns), _) => columns.record(row.iter()),
+                    (None, Some(columns)) => columns.record(row.iter()),
+                    (None, None) => named_cells(&header, &row),
                 };
                 if let Some(record) = record {
                     sink.record(RecordAt { line, index: None }, record);
@@ -291,6 +298,10 @@ mod tests {
         assert!(looks_like_header(
             b"Event ID,Event time,User name,Event name,AWS access key,AWS region,Event source\r\n"
         ));
+        // The Entra admin center's sign-in download: spaced, and parentheses.
+        assert!(looks_like_header(
+            b"Date (UTC),Request ID,Correlation ID,Service principal ID,Service principal name,Credential key ID,IP address (seen by resource),Sign-in error code\r\n"
+        ));
         for text in [
             "# Log fixtures\n",
             "Apache License, Version 2.0, January 2004\n",
@@ -299,6 +310,8 @@ mod tests {
             "Copyright 2020, Example.com, Inc.\n",
             "2026-05-02 10:00:00,123 INFO something happened, again\n",
             "Event name, event time and user name, in that order\n",
+            "Date (UTC), Request ID, Sign-in error code (see below)\n",
+            "Time (UTC),Request ID,Error code\n",
             "a,b\n",
         ] {
             assert!(!looks_like_header(text.as_bytes()), "{text}");

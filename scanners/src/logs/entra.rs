@@ -91,6 +91,7 @@ impl LogParser for EntraSignIn {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(fields::as_text).collect())
             .unwrap_or_default();
+        let is_interactive = fields::flag(b, "isInteractive");
         let kind = match cat.as_deref().map(str::to_ascii_lowercase).as_deref() {
             Some("serviceprincipalsigninlogs") => "servicePrincipal",
             Some("managedidentitysigninlogs") => "managedIdentity",
@@ -110,7 +111,17 @@ impl LogParser for EntraSignIn {
                     {
                         "servicePrincipal"
                     } else {
-                        "interactiveUser"
+                        // A user's sign-in that says neither its log nor its event types:
+                        // interactive when `isInteractive` says so or is absent (Graph
+                        // v1.0's `auditLogs/signIns` lists interactive sign-ins only);
+                        // unknown when it is there and null (the admin center's CSV
+                        // download of a user tab, whose two tabs share their columns).
+                        match is_interactive {
+                            Some(true) => "interactiveUser",
+                            Some(false) => "nonInteractiveUser",
+                            None if fields::at_ci(b, "isInteractive").is_some() => "user",
+                            None => "interactiveUser",
+                        }
                     },
                 ),
         };
@@ -157,8 +168,9 @@ impl LogParser for EntraSignIn {
                 _ => ("unknown", None),
             },
         };
-        let interactive = fields::flag(b, "isInteractive").or(match kind {
+        let interactive = is_interactive.or(match kind {
             "interactiveUser" => Some(true),
+            "user" => None,
             _ => Some(false),
         });
         let attributes = fields::attributes(&[
@@ -403,6 +415,43 @@ mod tests {
         assert_eq!(e.outcome, "failure");
         assert_eq!(e.error_code.as_deref(), Some("7000215"));
         assert_eq!(e.interactive, Some(false));
+    }
+
+    #[test]
+    fn a_user_sign_in_that_does_not_say_its_kind_is_not_taken_for_interactive() {
+        let r = json!({
+            "id": "u-1", "createdDateTime": "2026-05-02T09:00:00Z", "appId": "app-1",
+            "userId": "u0000000-0000-0000-0000-000000000009", "userPrincipalName": "svc@example.com",
+            "ipAddress": "198.51.100.7", "status": {"errorCode": 0}
+        });
+        // Graph v1.0 lists interactive sign-ins only, and says nothing more.
+        let e = EntraSignIn.parse(&r).expect("parse");
+        assert_eq!(e.interactive, Some(true));
+        let mut r = r;
+        r["isInteractive"] = Value::Null;
+        let e = EntraSignIn.parse(&r).expect("parse");
+        assert_eq!(e.actor_type.as_deref(), Some("user"));
+        assert_eq!(
+            e.interactive, None,
+            "neither its log nor its event types say"
+        );
+        assert!(
+            e.attributes
+                .as_deref()
+                .unwrap_or("")
+                .contains(r#""sign_in_type":"user""#),
+            "{:?}",
+            e.attributes
+        );
+        let mut told = r.clone();
+        told["isInteractive"] = json!(false);
+        let e = EntraSignIn.parse(&told).expect("parse");
+        assert_eq!(e.interactive, Some(false));
+        assert!(e
+            .attributes
+            .as_deref()
+            .unwrap_or("")
+            .contains(r#""sign_in_type":"nonInteractiveUser""#));
     }
 
     #[test]

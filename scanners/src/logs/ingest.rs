@@ -28,7 +28,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::input::Input;
-use super::normalise::{normalise, normalise_text, Normalised};
+use super::normalise::{normalise, normalise_document, Normalised};
 use super::reader::{self, read_records, RecordAt, RecordSink};
 use super::Format;
 
@@ -603,11 +603,12 @@ impl RecordSink for Parsing<'_, '_> {
         }
     }
 
-    fn raw(&mut self, at: RecordAt, text: &str) {
+    fn raw(&mut self, at: RecordAt, text: &str) -> Result<(), serde_json::Error> {
         if self.tick() {
-            let outcome = normalise_text(text, self.shared.options.format);
+            let outcome = normalise_document(text, self.shared.options.format)?;
             self.accept(at, outcome);
         }
+        Ok(())
     }
 
     fn malformed(&mut self, line: u64, reason: String) {

@@ -19,30 +19,34 @@ pub type Normalised = Result<(Format, EventRow), (Option<Format>, String)>;
 /// ([`cloudtrail::parse_text`]), everything else (and any record it declines) the general one,
 /// through a `Value`. Text that is not JSON is reported as such.
 pub fn normalise_text(text: &str, forced: Option<Format>) -> Normalised {
+    normalise_document(text, forced).unwrap_or_else(|e| Err((None, format!("invalid JSON: {e}"))))
+}
+
+/// [`normalise_text`], but text that is not one JSON value gives its parse error instead of
+/// a rejection (the reader then looks for several documents in it,
+/// [`RecordSink::raw`]).
+pub fn normalise_document(
+    text: &str,
+    forced: Option<Format>,
+) -> Result<Normalised, serde_json::Error> {
     match cloudwatch_message(text) {
-        Some(message) => normalise_json(&message, forced, |e| cloudwatch_reason(&e).0),
-        None => normalise_json(text, forced, |e| format!("invalid JSON: {e}")),
+        Some(message) => Ok(normalise_json(&message, forced)
+            .unwrap_or_else(|e| Err((None, cloudwatch_reason(&e).0)))),
+        None => normalise_json(text, forced),
     }
 }
 
-/// [`normalise_text`] once envelopes given as text are off; `invalid` words the reason when
-/// `text` is not JSON.
-fn normalise_json(
-    text: &str,
-    forced: Option<Format>,
-    invalid: impl Fn(serde_json::Error) -> String,
-) -> Normalised {
+/// [`normalise_document`] once envelopes given as text are off.
+fn normalise_json(text: &str, forced: Option<Format>) -> Result<Normalised, serde_json::Error> {
     if matches!(forced, None | Some(Format::CloudTrail)) {
         if let Some(outcome) = cloudtrail::parse_text(text) {
-            return outcome
+            return Ok(outcome
                 .map(|e| (Format::CloudTrail, e))
-                .map_err(|r| (Some(Format::CloudTrail), format!("cloudtrail: {}", r.0)));
+                .map_err(|r| (Some(Format::CloudTrail), format!("cloudtrail: {}", r.0))));
         }
     }
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => normalise(reader::merge_row(v), forced),
-        Err(e) => Err((None, invalid(e))),
-    }
+    let v = serde_json::from_str::<Value>(text)?;
+    Ok(normalise(reader::merge_row(v), forced))
 }
 
 /// The message of a CloudWatch Logs event given as text, when it holds a JSON object (the
@@ -140,14 +144,15 @@ pub fn parse_all(
                 Err((_, reason)) => self.rejected.push((at.line, reason)),
             }
         }
-        fn raw(&mut self, at: RecordAt, text: &str) {
-            match normalise_text(text, self.forced) {
+        fn raw(&mut self, at: RecordAt, text: &str) -> Result<(), serde_json::Error> {
+            match normalise_document(text, self.forced)? {
                 Ok((_, mut e)) => {
                     e.raw_ref = format!("{}:{at}", self.name);
                     self.events.push(e);
                 }
                 Err((_, reason)) => self.rejected.push((at.line, reason)),
             }
+            Ok(())
         }
         fn malformed(&mut self, line: u64, reason: String) {
             self.rejected.push((line, reason));

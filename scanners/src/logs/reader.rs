@@ -2,7 +2,10 @@
 //!
 //! - NDJSON (one record per line; a bad line is reported with its number and the next line is
 //!   read), where a line may itself be a wrapper (`{"Records": [...]}` on one line, as in
-//!   CloudTrail's S3 delivery files);
+//!   CloudTrail's S3 delivery files), or hold several documents back to back (`{...}{...}`,
+//!   as Kinesis Firehose writes records through a transform, each batch on its own line):
+//!   only a line that fails to parse as one value is looked at again for several
+//!   ([`deliver_documents`]), so the common line costs nothing more;
 //! - a document: a bare array of records, or one wrapper object whose array key is one of
 //!   [`WRAPPER_KEYS`] (CloudTrail `Records`, Azure Monitor `records`, Graph `value`,
 //!   LookupEvents `Events`, CloudTrail Lake `QueryResultRows`, CloudWatch Logs `logEvents` and
@@ -22,9 +25,10 @@
 //! then `F`) is joined again ([`Partials`]), in bounded memory. Such an input is read in order
 //! on one thread, never cut into blocks.
 //!
-//! The mode is chosen from the first line: a first line that is a complete JSON value (and is
-//! not longer than [`LINE_MODE_LIMIT`]) means NDJSON; one that is several values one after
-//! another means concatenated documents.
+//! The mode is chosen from the first line (when it is not longer than [`LINE_MODE_LIMIT`]):
+//! one or several complete JSON values, or a line that is not JSON, mean NDJSON; a value
+//! that continues past the first line (a pretty-printed document, or documents back to back
+//! whose last one does) means documents.
 
 use std::cell::Cell;
 use std::fmt;
@@ -109,14 +113,14 @@ impl fmt::Display for RecordAt {
 /// Receives the records of an input.
 pub trait RecordSink {
     fn record(&mut self, at: RecordAt, record: Value);
-    /// A record as its JSON text, not yet checked: a sink reports text that is not JSON with
-    /// [`RecordSink::malformed`]. Sinks with a fast path for some formats read the text
-    /// directly; the default builds the `Value`.
-    fn raw(&mut self, at: RecordAt, text: &str) {
-        match serde_json::from_str::<Value>(text) {
-            Ok(v) => self.record(at, merge_row(v)),
-            Err(e) => self.malformed(at.line, format!("invalid JSON: {e}")),
-        }
+    /// A record as its JSON text, not yet checked. Sinks with a fast path for some formats
+    /// read the text directly; the default builds the `Value`. Text that is not one JSON value
+    /// gives its parse error back, with nothing delivered or reported: the reader reports it
+    /// (or, for an NDJSON line holding several documents back to back, reads each of them).
+    fn raw(&mut self, at: RecordAt, text: &str) -> Result<(), serde_json::Error> {
+        let v = serde_json::from_str::<Value>(text)?;
+        self.record(at, merge_row(v));
+        Ok(())
     }
     /// A line or document that is not JSON.
     fn malformed(&mut self, line: u64, reason: String);
@@ -221,15 +225,14 @@ pub fn read_records_limited(
     let complete_line = line.ends_with(b"\n") || (line.len() as u64) < line_limit;
     if complete_line {
         match serde_json::from_slice::<IgnoredAny>(&line) {
-            Ok(_) => {
+            Err(e) if e.is_eof() && line.ends_with(b"\n") => {} // a multi-line document
+            // `{...}{\n`: documents one after another, the last continuing past the line.
+            Err(_) if runs_past_the_line(&line) => {}
+            // One value, several back to back (each line read as its documents), or a line
+            // that is not JSON (reported with its number, and the next line read).
+            _ => {
                 let all: Box<dyn BufRead + Send> = Box::new(Cursor::new(line).chain(input));
                 return offer_lines(all, 0, sink, line_limit);
-            }
-            Err(e) if e.is_eof() && line.ends_with(b"\n") => {} // a multi-line document
-            Err(_) if concatenated(&line) => {} // `{...}{...}`: documents one after another
-            Err(e) => {
-                sink.malformed(1, format!("invalid JSON: {e}"));
-                return offer_lines(input, 1, sink, line_limit);
             }
         }
     }
@@ -238,15 +241,22 @@ pub fn read_records_limited(
     read_document(rest, 0, sink, limits.document)
 }
 
-/// True when `line` is a complete JSON value followed by another object or array: concatenated
-/// JSON without a delimiter, as Firehose writes CloudWatch Logs payloads (read as documents).
-fn concatenated(line: &[u8]) -> bool {
+/// True when `line` is a complete JSON value followed by documents the last of which is not
+/// finished at the end of the line: concatenated documents spread over lines (read as
+/// documents, not line by line).
+fn runs_past_the_line(line: &[u8]) -> bool {
+    if !line.ends_with(b"\n") {
+        return false;
+    }
     let mut values = serde_json::Deserializer::from_slice(line).into_iter::<IgnoredAny>();
     matches!(values.next(), Some(Ok(_)))
-        && line[values.byte_offset()..]
-            .iter()
-            .find(|b| !b.is_ascii_whitespace())
-            .is_some_and(|b| matches!(b, b'{' | b'['))
+        && loop {
+            match values.next() {
+                None => break false,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break e.is_eof(),
+            }
+        }
 }
 
 /// NDJSON after line `done`: the sink's to take, or read here line by line (`limit`: the size
@@ -382,22 +392,90 @@ fn deliver_json_line(buf: &[u8], line: u64, sink: &mut dyn RecordSink) {
             return;
         }
     };
-    if !text.trim_start().starts_with('{') {
-        match serde_json::from_str::<Value>(text) {
-            Ok(v) => deliver_line(v, line, sink),
-            Err(e) => sink.malformed(line, format!("invalid JSON: {e}")),
-        }
-        return;
+    let outcome = if text.trim_start().starts_with('{') {
+        // Every element of a wrapper on this line is placed on it, numbered from 0.
+        let mut next = 0u64;
+        deliver_object(text, sink, &mut |part| RecordAt {
+            line,
+            index: part.map(|_| {
+                next += 1;
+                next - 1
+            }),
+        })
+    } else {
+        serde_json::from_str::<Value>(text).map(|v| deliver_line(v, line, sink))
+    };
+    if let Err(e) = outcome {
+        // Only a line that is not one JSON value is looked at again: it may be several.
+        deliver_documents(text, line, sink, e);
     }
-    // Every element of a wrapper on this line is placed on it, numbered from 0.
+}
+
+/// A line that is not one JSON value (`error` says why). When it begins with one, it holds
+/// JSON documents back to back (`{...}{...}` or `{...} {...}`, as Kinesis Firehose writes
+/// records with a transform, or a batch writer that ends each batch rather than each record
+/// with a newline): each is read as records of this line, every one with its index, counted
+/// across the line, so each has its own place. Text after them that is not a JSON document is
+/// reported at the line, with how many documents came before it and the column where it
+/// starts (the documents before it are read). A line that does not begin with a JSON value,
+/// or that is one the sink refused, is reported with `error`.
+fn deliver_documents(text: &str, line: u64, sink: &mut dyn RecordSink, error: serde_json::Error) {
+    let mut documents = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    let mut document = match documents.next() {
+        Some(Ok(first)) if documents.byte_offset() < text.len() => first,
+        _ => return sink.malformed(line, format!("invalid JSON: {error}")),
+    };
     let mut next = 0u64;
-    deliver_object(text, sink, &mut |part| RecordAt {
-        line,
-        index: part.map(|_| {
-            next += 1;
-            next - 1
-        }),
-    });
+    let mut place = |_: Option<&str>| {
+        next += 1;
+        RecordAt {
+            line,
+            index: Some(next - 1),
+        }
+    };
+    for n in 1u64.. {
+        let outcome = match document.get().as_bytes().first() {
+            Some(b'{') => deliver_object(document.get(), sink, &mut place),
+            Some(b'[') => serde_json::from_str::<Vec<&RawValue>>(document.get()).map(|items| {
+                for item in items {
+                    give(sink, place(Some(item.get())), item.get());
+                }
+            }),
+            _ => sink.raw(place(None), document.get()),
+        };
+        if let Err(e) = outcome {
+            sink.malformed(
+                line,
+                format!("invalid JSON in document {n} of the line: {e}"),
+            );
+        }
+        let end = documents.byte_offset();
+        document = match documents.next() {
+            None => return,
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                // Its column, counted from 1 as serde_json counts them.
+                let rest = &text[end..];
+                let from = end + rest.len() - rest.trim_start().len() + 1;
+                return sink.malformed(
+                    line,
+                    format!(
+                        "invalid JSON after {n} document{} on this line (the rest of the \
+                         line, from column {from}, skipped): {e}",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                );
+            }
+        };
+    }
+}
+
+/// Hands `text`, a JSON value already checked (an element of an array or wrapper), to the
+/// sink; one it cannot take all the same is reported.
+fn give(sink: &mut dyn RecordSink, at: RecordAt, text: &str) {
+    if let Err(e) = sink.raw(at, text) {
+        sink.malformed(at.line, format!("invalid JSON: {e}"));
+    }
 }
 
 /// One line of a container runtime's log (CRI format, what containerd and CRI-O write under
@@ -546,34 +624,36 @@ impl Partials {
 
 /// One JSON object's text: a wrapper's elements (the first wrapper key in [`WRAPPER_KEYS`]
 /// order whose value is an array; none for a CloudWatch Logs control message), or the record
-/// it is. `place` gives the place of an element (`Some`) or of the object as one record.
+/// it is. `place` gives the place of an element (`Some`) or of the object as one record. When
+/// `text` is not one JSON value, its parse error (nothing was delivered or reported).
 fn deliver_object(
     text: &str,
     sink: &mut dyn RecordSink,
     place: &mut dyn FnMut(Option<&str>) -> RecordAt,
-) {
+) -> Result<(), serde_json::Error> {
     if bulk_action(text) {
-        return;
+        return Ok(());
     }
     if !maybe_wrapper(text.as_bytes()) {
-        // The sink's parse checks the text (and reports it when it is not JSON).
-        sink.raw(place(None), text);
-        return;
+        // The sink's parse checks the text.
+        return sink.raw(place(None), text);
     }
-    match serde_json::from_str::<Wrapped>(text) {
-        Ok(Wrapped { control: true, .. }) => {}
-        Ok(Wrapped { mut arrays, .. }) => {
-            arrays.sort_by_key(|(k, _)| *k);
-            match arrays.into_iter().next() {
-                Some((_, items)) => {
-                    for item in items {
-                        sink.raw(place(Some(item.get())), item.get());
-                    }
-                }
-                None => sink.raw(place(None), text),
+    let Wrapped {
+        mut arrays,
+        control,
+    } = serde_json::from_str::<Wrapped>(text)?;
+    if control {
+        return Ok(());
+    }
+    arrays.sort_by_key(|(k, _)| *k);
+    match arrays.into_iter().next() {
+        Some((_, items)) => {
+            for item in items {
+                give(sink, place(Some(item.get())), item.get());
             }
+            Ok(())
         }
-        Err(e) => sink.malformed(place(None).line, format!("invalid JSON: {e}")),
+        None => sink.raw(place(None), text),
     }
 }
 
@@ -839,19 +919,24 @@ fn deliver_document(doc: &str, at: &mut Places<'_>, sink: &mut dyn RecordSink) {
         Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(doc) {
             Ok(items) => {
                 for item in items {
-                    sink.raw(at.element(item.get()), item.get());
+                    give(sink, at.element(item.get()), item.get());
                 }
             }
             Err(e) => sink.malformed(at.line_of(doc), format!("invalid JSON: {e}")),
         },
-        Some(b'{') => deliver_object(doc, sink, &mut |part| match part {
-            Some(item) => at.element(item),
-            // The document as one record (its line counted only then: elements come first).
-            None => RecordAt {
-                line: at.line_of(doc),
-                index: None,
-            },
-        }),
+        Some(b'{') => {
+            let outcome = deliver_object(doc, sink, &mut |part| match part {
+                Some(item) => at.element(item),
+                // The document as one record (its line counted only then: elements come first).
+                None => RecordAt {
+                    line: at.line_of(doc),
+                    index: None,
+                },
+            });
+            if let Err(e) = outcome {
+                sink.malformed(at.line_of(doc), format!("invalid JSON: {e}"));
+            }
+        }
         _ => sink.malformed(
             at.line_of(doc),
             "not a JSON object or array of log records".into(),
@@ -976,7 +1061,7 @@ fn stream<'de, A: SeqAccess<'de>>(
             line: lines.get() + 1,
             index: Some(items.get()),
         };
-        sink.raw(at, v.get());
+        give(sink, at, v.get());
         items.set(items.get() + 1);
     }
     Ok(())
@@ -1177,6 +1262,142 @@ mod tests {
         let c = read("[{\"a\":1}]{\"a\":2}\n{\"a\":3} oops");
         assert_eq!(c.records.len(), 3, "{:?}", c.bad);
         assert_eq!(c.bad.len(), 1, "trailing garbage is reported: {:?}", c.bad);
+    }
+
+    #[test]
+    fn lines_of_several_documents_give_each_record_at_its_line() {
+        let text = concat!(
+            "{\"n\":1}\n",
+            // Back to back, with and without a space, wrappers and arrays among them.
+            "{\"n\":2}{\"n\":3} {\"Records\":[{\"n\":4},{\"n\":5}]}\t[{\"n\":6}]\n",
+            // A garbage tail after two documents, then a line that is no JSON at all.
+            "{\"n\":7}{\"n\":8} }oops\n",
+            "oops {\"n\":0}\n",
+            "{\"n\":9}\n",
+        );
+        let c = read(text);
+        let got: Vec<(&str, i64)> = c
+            .records
+            .iter()
+            .map(|(at, r)| (at.as_str(), r["n"].as_i64().unwrap_or(-1)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("1", 1),
+                ("2#0", 2),
+                ("2#1", 3),
+                ("2#2", 4),
+                ("2#3", 5),
+                ("2#4", 6),
+                ("3#0", 7),
+                ("3#1", 8),
+                ("5", 9),
+            ]
+        );
+        let lines: Vec<u64> = c.bad.iter().map(|b| b.0).collect();
+        assert_eq!(lines, [3, 4], "{:?}", c.bad);
+        assert!(
+            c.bad[0].1.starts_with(
+                "invalid JSON after 2 documents on this line (the rest of the line, from column 16, skipped)"
+            ),
+            "{:?}",
+            c.bad
+        );
+        assert!(
+            c.bad[1]
+                .1
+                .starts_with("invalid JSON: expected value at line 1 column 1"),
+            "not several documents: {:?}",
+            c.bad
+        );
+        // Cut into blocks, the same records and reports.
+        let mut block = Collect::default();
+        read_block(text.as_bytes(), 1, &mut block);
+        assert_eq!((block.records, block.bad), (c.records, c.bad));
+    }
+
+    #[test]
+    fn a_first_line_of_several_documents_is_read_line_by_line() {
+        // As Firehose writes a batch per line: the bad third line does not end the input.
+        let c = read("{\"n\":1}{\"n\":2}\n{\"n\":3} {\"n\":4}\n{\"n\":5}{oops\n{\"n\":6}\n");
+        let at: Vec<&str> = c.records.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["1#0", "1#1", "2#0", "2#1", "3#0", "4"], "{:?}", c.bad);
+        assert_eq!(c.bad.len(), 1, "{:?}", c.bad);
+        assert_eq!(c.bad[0].0, 3);
+        assert!(
+            c.bad[0].1.contains("after 1 document on this line"),
+            "{:?}",
+            c.bad
+        );
+        // Documents back to back whose last one continues past the first line: documents.
+        let c = read("{\"n\":1}{\n  \"n\": 2\n}\n{\"n\":3}");
+        let at: Vec<&str> = c.records.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["1", "3", "4"], "{:?}", c.bad);
+        assert!(c.bad.is_empty(), "{:?}", c.bad);
+    }
+
+    /// CloudTrail records (the typed fast path) and GCP audit entries (the general path) on
+    /// lines of several documents, through the reader and the parsers: each record is one
+    /// event pointing at its line and index, a garbage tail is reported at its line, and the
+    /// lines around are read.
+    #[test]
+    fn several_cloudtrail_and_gcp_records_on_a_line_are_each_an_event() {
+        let trail = |id: &str| {
+            format!(
+                r#"{{"eventVersion":"1.09","eventTime":"2026-05-02T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1","eventID":"{id}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/ci","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE000000001"}},"recipientAccountId":"111122223333"}}"#
+            )
+        };
+        let gcp = |id: &str| {
+            format!(
+                r#"{{"insertId":"{id}","logName":"projects/p/logs/cloudaudit.googleapis.com%2Factivity","timestamp":"2026-05-02T12:00:00Z","resource":{{"type":"gcs_bucket","labels":{{"project_id":"p"}}}},"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","serviceName":"storage.googleapis.com","methodName":"storage.objects.get","authenticationInfo":{{"principalEmail":"ci@p.iam.gserviceaccount.com"}}}}}}"#
+            )
+        };
+        let text = format!(
+            "{}\n{}{}\n{} {}\n{}{}, oops\n{}\n",
+            trail("ct-1"),
+            trail("ct-2"),
+            trail("ct-3"),
+            gcp("g-1"),
+            gcp("g-2"),
+            trail("ct-4"),
+            gcp("g-3"),
+            gcp("g-4"),
+        );
+        let input = Box::new(Cursor::new(text.into_bytes()));
+        let (events, rejected) =
+            crate::logs::normalise::parse_all(input, "firehose", None).expect("read");
+        let got: Vec<(&str, &str, &str)> = events
+            .iter()
+            .map(|e| {
+                (
+                    e.raw_ref.as_str(),
+                    e.source_format.as_str(),
+                    e.event_id.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("firehose:1", "cloudtrail", "ct-1"),
+                ("firehose:2#0", "cloudtrail", "ct-2"),
+                ("firehose:2#1", "cloudtrail", "ct-3"),
+                ("firehose:3#0", "gcp_audit", "g-1"),
+                ("firehose:3#1", "gcp_audit", "g-2"),
+                ("firehose:4#0", "cloudtrail", "ct-4"),
+                ("firehose:4#1", "gcp_audit", "g-3"),
+                ("firehose:5", "gcp_audit", "g-4"),
+            ]
+        );
+        assert_eq!(rejected.len(), 1, "{rejected:?}");
+        assert_eq!(rejected[0].0, 4);
+        assert!(
+            rejected[0]
+                .1
+                .starts_with("invalid JSON after 2 documents on this line"),
+            "{rejected:?}"
+        );
     }
 
     #[test]
