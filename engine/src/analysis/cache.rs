@@ -17,16 +17,21 @@ use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::DataFusionError;
+use datafusion::common::Statistics;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
 use futures::TryStreamExt;
 
 use super::duckdb_table::{snapshot_rows, snapshot_values};
@@ -169,6 +174,7 @@ impl Analysis {
             let lazy = LoadOnScan {
                 source,
                 projection,
+                rows: usize::try_from(rows).unwrap_or(0),
                 loader: Arc::new(Loader {
                     name: table.name(),
                     schema,
@@ -201,6 +207,8 @@ struct LoadOnScan {
     source: Arc<dyn TableProvider>,
     /// The chosen columns, as indexes into `source`'s schema.
     projection: Vec<usize>,
+    /// Its rows in the store (what the planner is told until it is read).
+    rows: usize,
     loader: Arc<Loader>,
 }
 
@@ -246,33 +254,106 @@ impl Loader {
     }
 }
 
-/// One partition of a [`LoadOnScan`] table not read yet: reads it (once for all scans)
-/// when executed.
+/// The scan of a [`LoadOnScan`] table not read yet: reads it (once for all scans) when
+/// executed. It tells the planner the table's rows (counted in the store), so a join puts
+/// it on the side it would put the table once in memory.
 #[derive(Debug)]
-struct LoadingPartition {
+struct LoadingScan {
     loader: Arc<Loader>,
     /// The scan of the source that reads the rows.
     source: Arc<dyn ExecutionPlan>,
-    partition: usize,
+    projection: Option<Vec<usize>>,
+    properties: Arc<PlanProperties>,
+    rows: usize,
 }
 
-impl PartitionStream for LoadingPartition {
-    fn schema(&self) -> &SchemaRef {
-        &self.loader.schema
+impl LoadingScan {
+    fn new(
+        loader: Arc<Loader>,
+        source: Arc<dyn ExecutionPlan>,
+        projection: Option<&Vec<usize>>,
+        rows: usize,
+    ) -> datafusion::common::Result<LoadingScan> {
+        let schema = match projection {
+            Some(p) => Arc::new(loader.schema.project(p)?),
+            None => loader.schema.clone(),
+        };
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(schema),
+            Partitioning::UnknownPartitioning(PARTITIONS),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Ok(LoadingScan {
+            loader,
+            source,
+            projection: projection.cloned(),
+            properties: Arc::new(properties),
+            rows,
+        })
+    }
+}
+
+impl DisplayAs for LoadingScan {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "LoadingScan: table={}", self.loader.name)
+    }
+}
+
+impl ExecutionPlan for LoadingScan {
+    fn name(&self) -> &str {
+        "LoadingScan"
     }
 
-    fn execute(&self, ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let (loader, source, partition) =
-            (self.loader.clone(), self.source.clone(), self.partition);
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        ctx: Arc<TaskContext>,
+    ) -> datafusion::common::Result<SendableRecordBatchStream> {
+        let (loader, source) = (self.loader.clone(), self.source.clone());
+        let projection = self.projection.clone();
         let batches = futures::stream::once(async move {
             let rows = loader.rows(source, ctx).await?;
-            let batches = rows[partition].clone();
-            Ok::<_, DataFusionError>(futures::stream::iter(batches.into_iter().map(Ok)))
+            let batches = rows.get(partition).cloned().unwrap_or_default();
+            Ok::<_, DataFusionError>(futures::stream::iter(batches.into_iter().map(move |b| {
+                match &projection {
+                    Some(p) => Ok(b.project(p)?),
+                    None => Ok(b),
+                }
+            })))
         })
         .try_flatten();
-        Box::pin(RecordBatchStreamAdapter::new(
-            self.loader.schema.clone(),
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema(),
             batches,
+        )))
+    }
+
+    fn partition_statistics(
+        &self,
+        partition: Option<usize>,
+    ) -> datafusion::common::Result<Arc<Statistics>> {
+        let rows = match partition {
+            Some(_) => self.rows.div_ceil(PARTITIONS),
+            None => self.rows,
+        };
+        Ok(Arc::new(
+            Statistics::new_unknown(&self.schema()).with_num_rows(Precision::Inexact(rows)),
         ))
     }
 }
@@ -302,22 +383,11 @@ impl TableProvider for LoadOnScan {
             .source
             .scan(state, Some(&self.projection), &[], None)
             .await?;
-        let partitions = (0..PARTITIONS)
-            .map(|partition| {
-                Arc::new(LoadingPartition {
-                    loader: self.loader.clone(),
-                    source: source.clone(),
-                    partition,
-                }) as Arc<dyn PartitionStream>
-            })
-            .collect();
-        Ok(Arc::new(StreamingTableExec::try_new(
-            self.loader.schema.clone(),
-            partitions,
+        Ok(Arc::new(LoadingScan::new(
+            self.loader.clone(),
+            source,
             projection,
-            Vec::new(),
-            false,
-            limit,
+            self.rows,
         )?))
     }
 }
@@ -368,6 +438,22 @@ mod tests {
             .expect("plan");
         let plan = df.create_physical_plan().await.expect("physical plan");
         assert_eq!(loaded("credentials"), Some(false), "read when planned");
+        // Until read, its scan tells the planner the rows the store counts.
+        let provider = analysis
+            .ctx
+            .table_provider("credentials")
+            .await
+            .expect("provider");
+        let scan = provider
+            .scan(&analysis.ctx.state(), None, &[], None)
+            .await
+            .expect("scan");
+        let stats = scan.partition_statistics(None).expect("statistics");
+        assert_eq!(
+            stats.num_rows,
+            datafusion::common::stats::Precision::Inexact(stored as usize)
+        );
+        assert_eq!(loaded("credentials"), Some(false), "read when scanned");
         let ctx = analysis.ctx.task_ctx();
         let rows = datafusion::physical_plan::collect(plan, ctx)
             .await
