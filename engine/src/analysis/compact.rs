@@ -8,18 +8,24 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringViewBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions, StringViewBuilder,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 
 /// Views are kept when they take at most this share of the plain column's bytes.
 pub(crate) const WORTH: f64 = 0.6;
 
+/// The rows a column's choice is made on (the first rows of the table): held plain until
+/// then, every later batch goes straight to its chosen form.
+pub(crate) const SAMPLE_ROWS: usize = 65_536;
+
 /// Columns whose values average fewer bytes than this stay plain: up to 12 bytes a view
 /// holds its value inline, so short text gains little.
 const MIN_AVERAGE_LEN: usize = 16;
 
-/// A held table after [`compact`]: its schema, rows and size in memory.
+/// A held table after [`Compactor::finish`]: its schema, rows and size in memory.
 pub(crate) struct Compacted {
     pub schema: SchemaRef,
     pub batches: Vec<RecordBatch>,
@@ -27,59 +33,165 @@ pub(crate) struct Compacted {
     pub bytes: usize,
 }
 
-/// `batches` (of `schema`) with each text column stored as views over its distinct values
-/// when those take at most `worth` of its plain bytes (see the module doc).
-pub(crate) fn compact(
+/// Takes a table's batches as they are computed and stores each text column as views over
+/// its distinct values when, over the first rows, those take at most `worth` of its plain
+/// bytes (see the module doc). A plain batch is dropped once its text went to the views, so
+/// the table is not held twice.
+pub(crate) struct Compactor {
     schema: SchemaRef,
-    batches: Vec<RecordBatch>,
     worth: f64,
-) -> Result<Compacted, ArrowError> {
-    if schema.fields().is_empty() {
-        let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum();
-        return Ok(Compacted {
+    sample_rows: usize,
+    /// Batches held plain until `sample_rows` rows decide.
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    /// Once decided, per column: the builder of its views, or none when it stays plain.
+    builders: Option<Vec<Option<StringViewBuilder>>>,
+    /// Per batch taken: its rows, and its columns kept plain (none for a view column).
+    taken: Vec<(usize, Vec<Option<ArrayRef>>)>,
+}
+
+impl Compactor {
+    pub(crate) fn new(schema: SchemaRef, worth: f64, sample_rows: usize) -> Compactor {
+        Compactor {
+            schema,
+            worth,
+            sample_rows,
+            pending: Vec::new(),
+            pending_rows: 0,
+            builders: None,
+            taken: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, batch: RecordBatch) {
+        if self.builders.is_some() {
+            return self.take(batch);
+        }
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch);
+        if self.pending_rows >= self.sample_rows {
+            self.decide();
+        }
+    }
+
+    /// Chooses each column's form over the pending rows, then takes them.
+    fn decide(&mut self) {
+        let builders = self
+            .schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                if field.data_type() != &DataType::Utf8 {
+                    return None;
+                }
+                let parts: Vec<ArrayRef> =
+                    self.pending.iter().map(|b| b.column(i).clone()).collect();
+                let plain: usize = parts.iter().map(|c| c.get_array_memory_size()).sum();
+                let size = view_size(&parts)?;
+                ((size as f64) <= self.worth * plain as f64).then(|| {
+                    StringViewBuilder::with_capacity(self.pending_rows).with_deduplicate_strings()
+                })
+            })
+            .collect();
+        self.builders = Some(builders);
+        for batch in std::mem::take(&mut self.pending) {
+            self.take(batch);
+        }
+    }
+
+    fn take(&mut self, batch: RecordBatch) {
+        let builders = self.builders.as_mut().expect("decided");
+        let kept = builders
+            .iter_mut()
+            .zip(batch.columns())
+            .map(|(builder, column)| match builder {
+                Some(b) => {
+                    b.extend(column.as_string::<i32>().iter());
+                    None
+                }
+                None => Some(column.clone()),
+            })
+            .collect();
+        self.taken.push((batch.num_rows(), kept));
+    }
+
+    /// The table: every batch taken, in order, with its view columns sliced from one array
+    /// per column.
+    pub(crate) fn finish(mut self) -> Result<Compacted, ArrowError> {
+        if self.builders.is_none() {
+            self.decide();
+        }
+        let builders = self.builders.take().expect("decided");
+        let mut bytes = 0usize;
+        let mut fields: Vec<Arc<Field>> = self.schema.fields().iter().cloned().collect();
+        let mut views: Vec<Option<ArrayRef>> = Vec::with_capacity(builders.len());
+        for (i, builder) in builders.into_iter().enumerate() {
+            views.push(builder.map(|mut b| {
+                let array = b.finish();
+                bytes += array.get_array_memory_size();
+                fields[i] = Arc::new(
+                    fields[i]
+                        .as_ref()
+                        .clone()
+                        .with_data_type(DataType::Utf8View),
+                );
+                Arc::new(array) as ArrayRef
+            }));
+        }
+        let schema = Arc::new(Schema::new_with_metadata(
+            fields,
+            self.schema.metadata().clone(),
+        ));
+        let mut batches = Vec::with_capacity(self.taken.len());
+        let mut offset = 0;
+        for (rows, kept) in self.taken {
+            let columns: Vec<ArrayRef> = kept
+                .into_iter()
+                .zip(&views)
+                .map(|(plain, view)| match (plain, view) {
+                    (Some(c), _) => {
+                        bytes += c.get_array_memory_size();
+                        c
+                    }
+                    (None, Some(v)) => v.slice(offset, rows),
+                    (None, None) => unreachable!("a column is plain or a view"),
+                })
+                .collect();
+            let options = RecordBatchOptions::new().with_row_count(Some(rows));
+            batches.push(RecordBatch::try_new_with_options(
+                schema.clone(),
+                columns,
+                &options,
+            )?);
+            offset += rows;
+        }
+        Ok(Compacted {
             schema,
             batches,
             bytes,
-        });
-    }
-    let mut columns: Vec<Vec<ArrayRef>> = (0..schema.fields().len())
-        .map(|i| batches.iter().map(|b| b.column(i).clone()).collect())
-        .collect();
-    let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
-    let mut bytes = 0usize;
-    for (i, field) in schema.fields().iter().enumerate() {
-        let plain: usize = columns[i].iter().map(|c| c.get_array_memory_size()).sum();
-        let viewed = match field.data_type() {
-            DataType::Utf8 => as_views(&columns[i]),
-            _ => None,
-        };
-        match viewed {
-            Some((views, size)) if (size as f64) <= worth * plain as f64 => {
-                columns[i] = views;
-                fields[i] = Arc::new(field.as_ref().clone().with_data_type(DataType::Utf8View));
-                bytes += size;
-            }
-            _ => bytes += plain,
-        }
-    }
-    let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    let batches = (0..batches.len())
-        .map(|k| {
-            let columns = columns.iter().map(|c| c[k].clone()).collect();
-            RecordBatch::try_new(schema.clone(), columns)
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Compacted {
-        schema,
-        batches,
-        bytes,
-    })
+    }
 }
 
-/// The text column `parts` (one array per batch) as views over its distinct values, one
-/// array per batch all sharing the value buffers, and their size; `None` when its values
-/// are too short to gain.
-fn as_views(parts: &[ArrayRef]) -> Option<(Vec<ArrayRef>, usize)> {
+/// `batches` (of `schema`) through a [`Compactor`].
+#[cfg(test)]
+fn compact(
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    worth: f64,
+    sample_rows: usize,
+) -> Result<Compacted, ArrowError> {
+    let mut compactor = Compactor::new(schema, worth, sample_rows);
+    for b in batches {
+        compactor.push(b);
+    }
+    compactor.finish()
+}
+
+/// The bytes the text column `parts` (one array per batch) takes as views over its distinct
+/// values; `None` when its values are too short to gain.
+fn view_size(parts: &[ArrayRef]) -> Option<usize> {
     let rows: usize = parts.iter().map(|p| p.len()).sum();
     let text: usize = parts
         .iter()
@@ -96,15 +208,7 @@ fn as_views(parts: &[ArrayRef]) -> Option<(Vec<ArrayRef>, usize)> {
     for part in parts {
         builder.extend(part.as_string::<i32>().iter());
     }
-    let array = builder.finish();
-    let size = array.get_array_memory_size();
-    let mut out = Vec::with_capacity(parts.len());
-    let mut offset = 0;
-    for part in parts {
-        out.push(Arc::new(array.slice(offset, part.len())) as ArrayRef);
-        offset += part.len();
-    }
-    Some((out, size))
+    Some(builder.finish().get_array_memory_size())
 }
 
 #[cfg(test)]
@@ -160,41 +264,44 @@ mod tests {
         };
         let batches = vec![batch(0), batch(500), batch(1000)];
         let plain: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
-        let out = compact(schema.clone(), batches.clone(), WORTH).expect("compact");
-        let types: Vec<&DataType> = out.schema.fields().iter().map(|f| f.data_type()).collect();
-        assert_eq!(
-            types,
-            [
-                &DataType::Utf8View,
-                &DataType::Utf8,
-                &DataType::Utf8,
-                &DataType::Int64
-            ]
-        );
-        let plain_ids: usize = batches
-            .iter()
-            .map(|b| b.column(0).get_array_memory_size())
-            .sum();
-        let ids = out.bytes - (plain - plain_ids);
-        assert!(ids * 2 < plain_ids, "{ids} of {plain_ids}");
-        assert_eq!(out.batches.len(), batches.len());
-        for (before, after) in batches.iter().zip(&out.batches) {
-            assert_eq!(after.num_rows(), before.num_rows());
-            let (b, a) = (
-                before.column(0).as_string::<i32>(),
-                after.column(0).as_string_view(),
+        // Decided over all rows, or over the first two batches (the third then taken as decided).
+        for sample in [usize::MAX, 1000] {
+            let out = compact(schema.clone(), batches.clone(), WORTH, sample).expect("compact");
+            let types: Vec<&DataType> = out.schema.fields().iter().map(|f| f.data_type()).collect();
+            assert_eq!(
+                types,
+                [
+                    &DataType::Utf8View,
+                    &DataType::Utf8,
+                    &DataType::Utf8,
+                    &DataType::Int64
+                ]
             );
-            assert_eq!(a.null_count(), b.null_count());
-            assert!(b.iter().eq(a.iter()));
-            for c in 1..4 {
-                assert_eq!(before.column(c), after.column(c));
+            let plain_ids: usize = batches
+                .iter()
+                .map(|b| b.column(0).get_array_memory_size())
+                .sum();
+            let ids = out.bytes - (plain - plain_ids);
+            assert!(ids * 2 < plain_ids, "{ids} of {plain_ids}");
+            assert_eq!(out.batches.len(), batches.len());
+            for (before, after) in batches.iter().zip(&out.batches) {
+                assert_eq!(after.num_rows(), before.num_rows());
+                let (b, a) = (
+                    before.column(0).as_string::<i32>(),
+                    after.column(0).as_string_view(),
+                );
+                assert_eq!(a.null_count(), b.null_count());
+                assert!(b.iter().eq(a.iter()));
+                for c in 1..4 {
+                    assert_eq!(before.column(c), after.column(c));
+                }
             }
+            // Never worth it: nothing changes.
+            let kept = compact(schema.clone(), batches.clone(), 0.0, sample).expect("compact");
+            assert_eq!(kept.schema, schema);
+            assert_eq!(kept.batches, batches);
+            assert_eq!(kept.bytes, plain);
         }
-        // Never worth it: nothing changes.
-        let kept = compact(schema.clone(), batches.clone(), 0.0).expect("compact");
-        assert_eq!(kept.schema, schema);
-        assert_eq!(kept.batches, batches);
-        assert_eq!(kept.bytes, plain);
     }
 
     /// The whole built-in pack finds the same over a fixture estate whether the held

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
 
 use crate::model::Table;
 use crate::store::{Snapshot, Store};
@@ -226,12 +227,17 @@ impl Analysis {
         let started = std::time::Instant::now();
         let df = self.ctx.table(name).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
-        let plain = batches
-            .iter()
-            .map(RecordBatch::get_array_memory_size)
-            .sum::<usize>();
-        let compacted = compact::compact(schema, batches, self.compact_worth)
+        let mut stream = df.execute_stream().await?;
+        let mut compactor =
+            compact::Compactor::new(schema, self.compact_worth, compact::SAMPLE_ROWS);
+        let mut plain = 0usize;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            plain += batch.get_array_memory_size();
+            compactor.push(batch);
+        }
+        let compacted = compactor
+            .finish()
             .map_err(datafusion::error::DataFusionError::from)?;
         tracing::debug!(
             message = "Table materialized.",
