@@ -1089,6 +1089,169 @@ fn entra_sign_in_download_csv_is_read_like_graph_sign_ins() {
     );
 }
 
+/// The events of `store` without what says where and when they were read (`scan_id`,
+/// `collector`, `raw_ref`), by event id.
+fn events_as_read(store: &Path) -> std::collections::BTreeMap<String, Value> {
+    harness::rows(&harness::open(store), Table::Events, Snapshot::Current)
+        .into_iter()
+        .map(|mut e| {
+            let id = e["event_id"].as_str().unwrap_or_default().to_string();
+            if let Some(o) = e.as_object_mut() {
+                for k in ["scan_id", "collector", "raw_ref"] {
+                    o.remove(k);
+                }
+            }
+            (id, e)
+        })
+        .collect()
+}
+
+/// `events` as GitHub's audit log export writes them as CSV: one column per key of the
+/// events, nested keys flattened with dots (`actor_location.country_code`), in the order first
+/// seen; a row per event, its values as JSON spells them (text bare), empty when absent.
+fn github_export(events: &[Value]) -> Vec<u8> {
+    fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flatten(&key, x, out);
+                }
+            }
+            Value::String(s) => out.push((prefix.into(), s.clone())),
+            other => out.push((prefix.into(), other.to_string())),
+        }
+    }
+    let flat: Vec<Vec<(String, String)>> = events
+        .iter()
+        .map(|e| {
+            let mut cells = Vec::new();
+            flatten("", e, &mut cells);
+            cells
+        })
+        .collect();
+    let mut header: Vec<&str> = Vec::new();
+    for (k, _) in flat.iter().flatten() {
+        if !header.contains(&k.as_str()) {
+            header.push(k);
+        }
+    }
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(&header).expect("header");
+    for cells in &flat {
+        out.write_record(header.iter().map(|h| {
+            cells
+                .iter()
+                .find(|(k, _)| k == h)
+                .map_or("", |(_, v)| v.as_str())
+        }))
+        .expect("row");
+    }
+    out.into_inner().expect("csv")
+}
+
+#[test]
+fn github_audit_log_csv_export_is_read_like_its_json() {
+    let tmp = harness::temp();
+    // The fixture's events (a clone with a fine-grained token, the grant of that token) and an
+    // event with only the documented keys (no `_document_id`: its id is the digest of its
+    // record), as JSON and exported as CSV.
+    let mut events: Vec<Value> = std::fs::read_to_string(fixtures().join("github_audit.ndjson"))
+        .expect("fixture")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    events.push(
+        serde_json::json!({"created_at": 1777730400000_i64, "action": "repo.create",
+        "actor": "erin", "actor_id": 49699333, "user": "erin", "org": "acme", "repo": "acme/new",
+        "public_repo": false, "actor_location": {"country_code": "NL"},
+        "data": {"events": ["push", "pull_request"]}}),
+    );
+    let (json_dir, csv_dir) = (tmp.path().join("json"), tmp.path().join("csv"));
+    for dir in [&json_dir, &csv_dir] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    let ndjson: Vec<String> = events.iter().map(Value::to_string).collect();
+    std::fs::write(json_dir.join("audit.ndjson"), ndjson.join("\n")).expect("write");
+    std::fs::write(csv_dir.join("audit-log-export.csv"), github_export(&events)).expect("write");
+
+    let run = |store: &Path, dir: &Path| {
+        let out = ingest(
+            store,
+            &[&dir.display().to_string(), "--output", "json"],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", harness::stdout(&out));
+        serde_json::from_slice::<Value>(&out.stdout).expect("json report")
+    };
+    let (json_store, csv_store) = (tmp.path().join("j.duckdb"), tmp.path().join("c.duckdb"));
+    run(&json_store, &json_dir);
+    let report = run(&csv_store, &csv_dir);
+    let github = &report["formats"]["github_audit"];
+    assert_eq!(
+        (&github["read"], &github["ingested"], &github["quarantined"]),
+        (&Value::from(3), &Value::from(3), &Value::from(0)),
+        "{report:#}"
+    );
+    // Every row is the event its JSON is: every field the same, the token's issuance too.
+    let (from_json, from_csv) = (events_as_read(&json_store), events_as_read(&csv_store));
+    assert_eq!(from_csv, from_json);
+    assert_eq!(from_csv["gh-0001"]["credential_id"], "5551234");
+    assert_eq!(from_csv["gh-0001"]["credential_kind"], "pat_fine_grained");
+    assert_eq!(from_csv["gh-0002"]["issued_credential_id"], "5551234");
+    let created = from_csv
+        .values()
+        .find(|e| e["action"] == "repo.create")
+        .expect("repo.create");
+    assert!(
+        created["event_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("h:")),
+        "{created}"
+    );
+    assert!(
+        created["attributes"]
+            .as_str()
+            .is_some_and(|a| a.contains(r#""country":"NL""#)),
+        "{created}"
+    );
+    let raw = harness::rows(&harness::open(&csv_store), Table::Events, Snapshot::Current);
+    assert!(
+        event_by_id(&raw, "gh-0002")["raw_ref"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("audit-log-export.csv:3")),
+        "{raw:?}"
+    );
+    // The token traces the same from both: used by the clone, issued by the grant.
+    let trace = |store: &Path| {
+        let out = harness::nhiscope(store, &["trace", "5551234", "--output", "json"]);
+        assert!(out.status.success(), "{}", harness::stderr(&out));
+        let t: Value = serde_json::from_slice(&out.stdout).expect("json trace");
+        t["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| (s["depth"].clone(), s["kind"].clone(), s["text"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let steps = trace(&csv_store);
+    assert_eq!(steps, trace(&json_store));
+    assert!(steps.len() > 1, "{steps:?}");
+
+    // Read after the JSON, the export's rows are the same events: stored once.
+    let again = run(&json_store, &csv_dir);
+    let github = &again["formats"]["github_audit"];
+    assert_eq!(
+        (&github["duplicates"], &github["ingested"]),
+        (&Value::from(3), &Value::from(0)),
+        "{again:#}"
+    );
+}
+
 #[test]
 fn trace_goes_from_an_edge_request_back_to_the_issuer() {
     let tmp = harness::temp();
