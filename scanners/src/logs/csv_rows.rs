@@ -3,7 +3,8 @@
 //! header naming the keys; and the downloads of consoles, each row mapped back to the record
 //! the API gives: the CloudTrail console's Event history download ([`super::event_history`]:
 //! CloudTrail records), the Entra admin center's sign-in log download
-//! ([`super::entra_download`]: Graph sign-ins), GitHub's audit log export
+//! ([`super::entra_download`]: Graph sign-ins) and audit log download
+//! ([`super::entra_audit_download`]: Graph directory audits), GitHub's audit log export
 //! ([`super::github_export`]: audit events). Cells are text; a cell holding JSON
 //! (`requestParameters`) or Hive's text form of a struct or array (what Athena prints for
 //! CloudTrail's `useridentity` and `resources` columns: `{type=IAMUser, arn=arn:aws:...,
@@ -16,13 +17,14 @@ use std::io::{self, BufRead, Read};
 use serde_json::{Map, Value};
 
 use super::reader::{RecordAt, RecordSink};
-use super::{entra_download, event_history, github_export};
+use super::{entra_audit_download, entra_download, event_history, github_export};
 
 /// True when `line` (the first of an input that is not JSON) is a CSV header: three or more
 /// column names, each short and made of the characters column names use, most without spaces
 /// (all may have them in the exports of consoles, which are known by their own names:
-/// [`event_history::is_header`], [`entra_download::is_header`], and parentheses too in the
-/// Entra admin center's, `Date (UTC)`). Prose, licences and plain-text logs fail it, and are reported as not JSON
+/// [`event_history::is_header`], [`entra_download::is_header`],
+/// [`entra_audit_download::is_header`], and parentheses too in the Entra admin center's,
+/// `Date (UTC)`). Prose, licences and plain-text logs fail it, and are reported as not JSON
 /// logs instead.
 pub fn looks_like_header(line: &[u8]) -> bool {
     let Ok(line) = std::str::from_utf8(line) else {
@@ -36,7 +38,7 @@ pub fn looks_like_header(line: &[u8]) -> bool {
     };
     let names: Vec<String> = header.iter().map(column_name).collect();
     let spaced = names.iter().filter(|n| n.contains(' ')).count();
-    let entra = entra_download::is_header(&names);
+    let entra = entra_download::is_header(&names) || entra_audit_download::is_header(&names);
     let punctuation = if entra { "_.@-/: ()" } else { "_.@-/: " };
     names.len() >= 3
         && (spaced * 2 <= names.len() || event_history::is_header(&names) || entra)
@@ -75,6 +77,7 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
                 let record = match &download {
                     Some(Download::EventHistory(columns)) => columns.record(row.iter()),
                     Some(Download::EntraSignIns(columns)) => columns.record(row.iter()),
+                    Some(Download::EntraAudits(columns)) => columns.record(row.iter()),
                     Some(Download::Github(columns)) => columns.record(row.iter()),
                     None => named_cells(&header, &row),
                 };
@@ -97,6 +100,7 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
 enum Download {
     EventHistory(event_history::Columns),
     EntraSignIns(entra_download::Columns),
+    EntraAudits(entra_audit_download::Columns),
     Github(github_export::Columns),
 }
 
@@ -107,6 +111,7 @@ impl Download {
         event_history::Columns::of(header)
             .map(Download::EventHistory)
             .or_else(|| entra_download::Columns::of(header).map(Download::EntraSignIns))
+            .or_else(|| entra_audit_download::Columns::of(header).map(Download::EntraAudits))
             .or_else(|| github_export::Columns::of(header).map(Download::Github))
     }
 }
@@ -321,6 +326,10 @@ mod tests {
         // The Entra admin center's sign-in download: spaced, and parentheses.
         assert!(looks_like_header(
             b"Date (UTC),Request ID,Correlation ID,Service principal ID,Service principal name,Credential key ID,IP address (seen by resource),Sign-in error code\r\n"
+        ));
+        // The Entra admin center's audit log download: every name quoted, two spaced.
+        assert!(looks_like_header(
+            b"\"Date (UTC)\",\"CorrelationId\",\"Service\",\"Category\",\"Activity\",\"Result\",\"ResultReason\",\"User Agent\",\"ActorType\",\"ActorDisplayName\",\"Target1ObjectId\"\r\n"
         ));
         // GitHub's audit log export: the events' keys, dotted when nested.
         assert!(looks_like_header(
