@@ -22,14 +22,16 @@
 //!   `...OldValue`, `...NewValue`, then `AdditionalDetail<k>Key` / `Value` for 1 to 6.
 //! - a Timesketch converter of the download (`AuditLogs_2024-11-09.csv`; found by text search,
 //!   repository not named by the index) lists the same header and reads `Date (UTC)` as ISO
-//!   8601; two PowerShell scripts that write Graph's `directoryAudit` objects "in the same
-//!   shape as the native export" (likewise unnamed) give the mapping used here: `Date (UTC)` ←
-//!   `activityDateTime`, `Service` ← `loggedByService`, `Activity` ← `activityDisplayName`,
-//!   `ActorType` `User` (initiated by `user`) or `App` (by `app`), `ActorObjectId` ←
-//!   `initiatedBy.user.id`, `IPAddress` ← `initiatedBy.user.ipAddress`,
-//!   `ActorServicePrincipalId` / `Name` ← `initiatedBy.app.servicePrincipalId` / `Name`,
-//!   `Target<n>ObjectId` ← `targetResources[n-1].id`, the modified properties'
-//!   `displayName`, `oldValue` and `newValue`, and `additionalDetails` as key / value pairs.
+//!   8601; a PowerShell script that writes Graph's `directoryAudit` objects "same shape as the
+//!   native export", and another that builds the same columns from them (likewise unnamed),
+//!   give the mapping used here: `Date (UTC)` ← `activityDateTime`, `Service` ←
+//!   `loggedByService`, `Activity` ← `activityDisplayName`, `ActorType` `User` (initiated by
+//!   `user`) or `App` (by `app`), `ActorObjectId` ← `initiatedBy.user.id`, `IPAddress` ←
+//!   `initiatedBy.user.ipAddress`, `ActorServicePrincipalId` / `Name` ←
+//!   `initiatedBy.app.servicePrincipalId` / `Name`, `Target<n>ObjectId` ←
+//!   `targetResources[n-1].id`, the modified properties' `displayName`, `oldValue` and
+//!   `newValue`, and `additionalDetails` as key / value pairs (`User Agent` is put among them
+//!   as `User-Agent`, where Graph keeps it, unless a detail says it already).
 //! - MicrosoftDocs/entra-docs, `docs/identity/monitoring-health/howto-download-logs.md`: audit
 //!   logs download as CSV or JSON, timestamps in UTC.
 //!

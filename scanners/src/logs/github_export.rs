@@ -25,7 +25,7 @@
 //!   (sbassett, T179462; found by text search, repository not named by the index) reads the
 //!   action in the first column, the actor in the second and `created_at` as epoch ms in the
 //!   sixth (the documented order `action, actor, user, org, repo, created_at`); a pandas
-//!   loader of the CSV (likewise unnamed) reads `@timestamp` as epoch ms, `_document_id`,
+//!   loader of a GitHub audit log CSV (likewise unnamed) reads `@timestamp` as epoch ms, `_document_id`,
 //!   `actor_id`, `org_id`, `request_id`, `actor_location.country_code`,
 //!   `programmatic_access_type`, `operation_type` and `actor_is_bot` among its columns.
 //!
