@@ -22,11 +22,12 @@ trap 'rm -rf "$SEEDS"' EXIT
 # for a few records (SHAPE_RECORDS in all, SHAPE_PER_FILE per file) also the record in a
 # node's container log split by the runtime, and in the CloudTrail console's Event history CSV;
 # per file, its first records several to a line (as Firehose batches them), a garbage tail
-# among them; for the Entra sign-ins (SIGN_IN_RECORDS), the admin center's CSV download.
+# among them; for the Entra sign-ins (SIGN_IN_RECORDS) and audit events (AUDIT_RECORDS), the
+# admin center's CSV downloads; for GitHub audit events (GITHUB_RECORDS), the CSV export.
 python3 - "$SEEDS" tests/fixtures/logs ../shared/data <<'PY'
 import csv, hashlib, io, json, os, sys
 out, roots = sys.argv[1], sys.argv[2:]
-SHAPE_RECORDS, SHAPE_PER_FILE, SIGN_IN_RECORDS = 48, 2, 24
+SHAPE_RECORDS, SHAPE_PER_FILE, SIGN_IN_RECORDS, AUDIT_RECORDS, GITHUB_RECORDS = 48, 2, 24, 24, 24
 def seed(data):
     with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as f:
         f.write(data)
@@ -161,7 +162,93 @@ def sign_in_download_seeds(r):
         seed(("\ufeff" + buf.getvalue()).encode())
     return True
 
-shape_records = sign_in_records = 0
+AUDIT_DOWNLOAD = ["Date (UTC)", "CorrelationId", "Service", "Category", "Activity", "Result",
+                  "ResultReason", "User Agent", "ActorType", "ActorDisplayName", "ActorObjectId",
+                  "ActorUserPrincipalName", "IPAddress", "ActorHomeTenantId", "ActorHomeTenantName",
+                  "ActorServicePrincipalId", "ActorServicePrincipalName"] + [
+    f"Target{t}{part}" for t in range(1, 4)
+    for part in ["Type", "DisplayName", "ObjectId", "UserPrincipalName"] + [
+        f"ModifiedProperty{p}{x}" for p in range(1, 6) for x in ("Name", "OldValue", "NewValue")]
+] + [f"AdditionalDetail{d}{x}" for d in range(1, 7) for x in ("Key", "Value")]
+
+def audit_download_seeds(r):
+    """The record, when it is an Entra audit event (Graph, Azure Monitor's `properties`, either
+    in a test case's `event`), in the admin center's Audit logs CSV download (a byte order mark,
+    every cell quoted, CRLF; targets and properties spread over columns), with and without the
+    columns after the first target. False when it is not an audit event."""
+    found = [b for v in (r, r.get("event")) if isinstance(v, dict)
+             for b in (v, v.get("properties")) if isinstance(b, dict)
+             and "activityDateTime" in b and "activityDisplayName" in b]
+    if not found:
+        return False
+    b = found[0]
+    def text(v):
+        return "" if v is None else v if isinstance(v, str) else json.dumps(v)
+    def obj(v):
+        return v if isinstance(v, dict) else {}
+    def items(v):
+        return [x if isinstance(x, dict) else {} for x in v] if isinstance(v, list) else []
+    by = obj(b.get("initiatedBy"))
+    user, app = obj(by.get("user")), obj(by.get("app"))
+    actor = user or app
+    row = [b.get("activityDateTime"), b.get("correlationId"), b.get("loggedByService"),
+           b.get("category"), b.get("activityDisplayName"), b.get("result"),
+           b.get("resultReason"), "", "User" if user else "App" if app else "",
+           actor.get("displayName"), user.get("id"), user.get("userPrincipalName"),
+           user.get("ipAddress"), user.get("homeTenantId"), user.get("homeTenantName"),
+           app.get("servicePrincipalId"), app.get("servicePrincipalName")]
+    targets = items(b.get("targetResources"))
+    for t in range(3):
+        target = targets[t] if t < len(targets) else {}
+        row += [target.get(k) for k in ("type", "displayName", "id", "userPrincipalName")]
+        props = items(target.get("modifiedProperties"))
+        for p in range(5):
+            prop = props[p] if p < len(props) else {}
+            row += [prop.get(k) for k in ("displayName", "oldValue", "newValue")]
+    details = items(b.get("additionalDetails"))
+    for d in range(6):
+        detail = details[d] if d < len(details) else {}
+        row += [detail.get("key"), detail.get("value")]
+    for width in (len(AUDIT_DOWNLOAD), 17 + 19):
+        buf = io.StringIO()
+        w = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        w.writerow(AUDIT_DOWNLOAD[:width])
+        w.writerow([text(c) for c in row[:width]])
+        seed(("\ufeff" + buf.getvalue()).encode())
+    return True
+
+def github_export_seeds(rs):
+    """The file's GitHub audit events (a test case's `event` too) in the audit log's CSV
+    export: one column per key, nested keys dotted, in first-seen order (numbers, booleans and
+    arrays as JSON spells them); each event alone, then all together. Returns how many."""
+    events = [e for r in rs for e in (r, r.get("event")) if isinstance(e, dict)
+              and isinstance(e.get("action"), str)
+              and any(k in e for k in ("actor", "org", "business", "_document_id",
+                                        "programmatic_access_type", "@timestamp"))]
+    def flat(prefix, v, out):
+        if isinstance(v, dict) and v:
+            for k, x in v.items():
+                flat(f"{prefix}.{k}" if prefix else k, x, out)
+        else:
+            out[prefix] = "" if v is None else v if isinstance(v, str) else json.dumps(v)
+        return out
+    def export(es):
+        rows = [flat("", e, {}) for e in es]
+        header = list(dict.fromkeys(k for row in rows for k in row))
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(header)
+        for row in rows:
+            w.writerow([row.get(h, "") for h in header])
+        seed(buf.getvalue().encode())
+    events = events[:max(0, GITHUB_RECORDS - github_records)]
+    for e in events:
+        export([e])
+    if len(events) > 1:
+        export(events)
+    return len(events)
+
+shape_records = sign_in_records = audit_records = github_records = 0
 for root in roots:
     for d, dirs, files in os.walk(root):
         dirs.sort()
@@ -217,6 +304,9 @@ for root in roots:
             for r in dicts:
                 if sign_in_records < SIGN_IN_RECORDS and sign_in_download_seeds(r):
                     sign_in_records += 1
+                if audit_records < AUDIT_RECORDS and audit_download_seeds(r):
+                    audit_records += 1
+            github_records += github_export_seeds(dicts)
             for r in dicts[:SHAPE_PER_FILE]:
                 if shape_records >= SHAPE_RECORDS:
                     break

@@ -1089,6 +1089,495 @@ fn entra_sign_in_download_csv_is_read_like_graph_sign_ins() {
     );
 }
 
+/// The events of `store` without what says where and when they were read (`scan_id`,
+/// `collector`, `raw_ref`), by event id.
+fn events_as_read(store: &Path) -> std::collections::BTreeMap<String, Value> {
+    harness::rows(&harness::open(store), Table::Events, Snapshot::Current)
+        .into_iter()
+        .map(|mut e| {
+            let id = e["event_id"].as_str().unwrap_or_default().to_string();
+            if let Some(o) = e.as_object_mut() {
+                for k in ["scan_id", "collector", "raw_ref"] {
+                    o.remove(k);
+                }
+            }
+            (id, e)
+        })
+        .collect()
+}
+
+/// `events` as GitHub's audit log export writes them as CSV: one column per key of the
+/// events, nested keys flattened with dots (`actor_location.country_code`), in the order first
+/// seen; a row per event, its values as JSON spells them (text bare), empty when absent.
+fn github_export(events: &[Value]) -> Vec<u8> {
+    fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flatten(&key, x, out);
+                }
+            }
+            Value::String(s) => out.push((prefix.into(), s.clone())),
+            other => out.push((prefix.into(), other.to_string())),
+        }
+    }
+    let flat: Vec<Vec<(String, String)>> = events
+        .iter()
+        .map(|e| {
+            let mut cells = Vec::new();
+            flatten("", e, &mut cells);
+            cells
+        })
+        .collect();
+    let mut header: Vec<&str> = Vec::new();
+    for (k, _) in flat.iter().flatten() {
+        if !header.contains(&k.as_str()) {
+            header.push(k);
+        }
+    }
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(&header).expect("header");
+    for cells in &flat {
+        out.write_record(header.iter().map(|h| {
+            cells
+                .iter()
+                .find(|(k, _)| k == h)
+                .map_or("", |(_, v)| v.as_str())
+        }))
+        .expect("row");
+    }
+    out.into_inner().expect("csv")
+}
+
+#[test]
+fn github_audit_log_csv_export_is_read_like_its_json() {
+    let tmp = harness::temp();
+    // The fixture's events (a clone with a fine-grained token, the grant of that token) and an
+    // event with only the documented keys (no `_document_id`: its id is the digest of its
+    // record), as JSON and exported as CSV.
+    let mut events: Vec<Value> = std::fs::read_to_string(fixtures().join("github_audit.ndjson"))
+        .expect("fixture")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    events.push(
+        serde_json::json!({"created_at": 1777730400000_i64, "action": "repo.create",
+        "actor": "erin", "actor_id": 49699333, "user": "erin", "org": "acme", "repo": "acme/new",
+        "public_repo": false, "actor_location": {"country_code": "NL"},
+        "data": {"events": ["push", "pull_request"]}}),
+    );
+    let (json_dir, csv_dir) = (tmp.path().join("json"), tmp.path().join("csv"));
+    for dir in [&json_dir, &csv_dir] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    let ndjson: Vec<String> = events.iter().map(Value::to_string).collect();
+    std::fs::write(json_dir.join("audit.ndjson"), ndjson.join("\n")).expect("write");
+    std::fs::write(csv_dir.join("audit-log-export.csv"), github_export(&events)).expect("write");
+
+    let run = |store: &Path, dir: &Path| {
+        let out = ingest(
+            store,
+            &[&dir.display().to_string(), "--output", "json"],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", harness::stdout(&out));
+        serde_json::from_slice::<Value>(&out.stdout).expect("json report")
+    };
+    let (json_store, csv_store) = (tmp.path().join("j.duckdb"), tmp.path().join("c.duckdb"));
+    run(&json_store, &json_dir);
+    let report = run(&csv_store, &csv_dir);
+    let github = &report["formats"]["github_audit"];
+    assert_eq!(
+        (&github["read"], &github["ingested"], &github["quarantined"]),
+        (&Value::from(3), &Value::from(3), &Value::from(0)),
+        "{report:#}"
+    );
+    // Every row is the event its JSON is: every field the same, the token's issuance too.
+    let (from_json, from_csv) = (events_as_read(&json_store), events_as_read(&csv_store));
+    assert_eq!(from_csv, from_json);
+    assert_eq!(from_csv["gh-0001"]["credential_id"], "5551234");
+    assert_eq!(from_csv["gh-0001"]["credential_kind"], "pat_fine_grained");
+    assert_eq!(from_csv["gh-0002"]["issued_credential_id"], "5551234");
+    let created = from_csv
+        .values()
+        .find(|e| e["action"] == "repo.create")
+        .expect("repo.create");
+    assert!(
+        created["event_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("h:")),
+        "{created}"
+    );
+    assert!(
+        created["attributes"]
+            .as_str()
+            .is_some_and(|a| a.contains(r#""country":"NL""#)),
+        "{created}"
+    );
+    let raw = harness::rows(&harness::open(&csv_store), Table::Events, Snapshot::Current);
+    assert!(
+        event_by_id(&raw, "gh-0002")["raw_ref"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("audit-log-export.csv:3")),
+        "{raw:?}"
+    );
+    // The token traces the same from both: used by the clone, issued by the grant.
+    let trace = |store: &Path| {
+        let out = harness::nhiscope(store, &["trace", "5551234", "--output", "json"]);
+        assert!(out.status.success(), "{}", harness::stderr(&out));
+        let t: Value = serde_json::from_slice(&out.stdout).expect("json trace");
+        t["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| (s["depth"].clone(), s["kind"].clone(), s["text"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let steps = trace(&csv_store);
+    assert_eq!(steps, trace(&json_store));
+    assert!(steps.len() > 1, "{steps:?}");
+
+    // Read after the JSON, the export's rows are the same events: stored once.
+    let again = run(&json_store, &csv_dir);
+    let github = &again["formats"]["github_audit"];
+    assert_eq!(
+        (&github["duplicates"], &github["ingested"]),
+        (&Value::from(3), &Value::from(0)),
+        "{again:#}"
+    );
+}
+
+/// Graph `directoryAudit` objects as the Entra admin center's audit log download writes them
+/// (a byte order mark, every cell quoted, CRLF): the actor, three targets of five modified
+/// properties each and six additional details spread over 86 columns, as the scripts that
+/// write Graph's objects "in the same shape as the native export" fill them.
+fn audit_download(events: &[Value]) -> Vec<u8> {
+    let mut header: Vec<String> = [
+        "Date (UTC)",
+        "CorrelationId",
+        "Service",
+        "Category",
+        "Activity",
+        "Result",
+        "ResultReason",
+        "User Agent",
+        "ActorType",
+        "ActorDisplayName",
+        "ActorObjectId",
+        "ActorUserPrincipalName",
+        "IPAddress",
+        "ActorHomeTenantId",
+        "ActorHomeTenantName",
+        "ActorServicePrincipalId",
+        "ActorServicePrincipalName",
+    ]
+    .map(String::from)
+    .to_vec();
+    for t in 1..=3 {
+        for part in ["Type", "DisplayName", "ObjectId", "UserPrincipalName"] {
+            header.push(format!("Target{t}{part}"));
+        }
+        for p in 1..=5 {
+            for part in ["Name", "OldValue", "NewValue"] {
+                header.push(format!("Target{t}ModifiedProperty{p}{part}"));
+            }
+        }
+    }
+    for d in 1..=6 {
+        header.push(format!("AdditionalDetail{d}Key"));
+        header.push(format!("AdditionalDetail{d}Value"));
+    }
+    let mut out = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer("\u{feff}".as_bytes().to_vec());
+    out.write_record(&header).expect("header");
+    let text = |v: &Value, path: &str| {
+        path.split('.')
+            .try_fold(v, |v, k| v.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    for e in events {
+        let by_user = e["initiatedBy"].get("user").is_some();
+        let actor = if by_user {
+            "initiatedBy.user"
+        } else {
+            "initiatedBy.app"
+        };
+        let mut row = vec![
+            text(e, "activityDateTime"),
+            text(e, "correlationId"),
+            text(e, "loggedByService"),
+            text(e, "category"),
+            text(e, "activityDisplayName"),
+            text(e, "result"),
+            text(e, "resultReason"),
+            String::new(),
+            if by_user { "User" } else { "App" }.to_string(),
+            text(e, &format!("{actor}.displayName")),
+            text(e, "initiatedBy.user.id"),
+            text(e, "initiatedBy.user.userPrincipalName"),
+            text(e, "initiatedBy.user.ipAddress"),
+            text(e, "initiatedBy.user.homeTenantId"),
+            text(e, "initiatedBy.user.homeTenantName"),
+            text(e, "initiatedBy.app.servicePrincipalId"),
+            text(e, "initiatedBy.app.servicePrincipalName"),
+        ];
+        let none = Vec::new();
+        let targets = e["targetResources"].as_array().unwrap_or(&none);
+        for t in 0..3 {
+            let target = targets.get(t).cloned().unwrap_or(Value::Null);
+            for key in ["type", "displayName", "id", "userPrincipalName"] {
+                row.push(text(&target, key));
+            }
+            let props = target["modifiedProperties"].as_array().unwrap_or(&none);
+            for p in 0..5 {
+                let prop = props.get(p).cloned().unwrap_or(Value::Null);
+                for key in ["displayName", "oldValue", "newValue"] {
+                    row.push(text(&prop, key));
+                }
+            }
+        }
+        let details = e["additionalDetails"].as_array().unwrap_or(&none);
+        for d in 0..6 {
+            let detail = details.get(d).cloned().unwrap_or(Value::Null);
+            row.push(text(&detail, "key"));
+            row.push(text(&detail, "value"));
+        }
+        out.write_record(&row).expect("row");
+    }
+    out.into_inner().expect("csv")
+}
+
+#[test]
+fn entra_audit_log_download_csv_is_read_like_graph_audits() {
+    let tmp = harness::temp();
+    // The fixture's audit event (carol adds billing-sync's secret) as Graph gives it, an app
+    // rotating an application's secret, a refused addition and a new service principal.
+    let diagnostic: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("entra_diagnostic.json")).expect("fixture"),
+    )
+    .expect("json");
+    let fixture = diagnostic["records"][1]["properties"].clone();
+    assert_eq!(
+        fixture["activityDisplayName"],
+        "Add service principal credentials"
+    );
+    let key = |id: &str| {
+        format!("[\"[KeyIdentifier={id},KeyType=Password,KeyUsage=Verify,DisplayName=ci]\"]")
+    };
+    let events = vec![
+        fixture,
+        serde_json::json!({"id": "Directory_0002", "activityDateTime": "2026-05-02T09:15:00Z",
+            "activityDisplayName": "Update application – Certificates and secrets management ",
+            "category": "ApplicationManagement", "correlationId": "c-aud-0002",
+            "loggedByService": "Core Directory", "result": "success", "operationType": "Update",
+            "initiatedBy": {"app": {"appId": "a0000000-0000-0000-0000-000000000007",
+                "displayName": "deploy-automation",
+                "servicePrincipalId": "s0000000-0000-0000-0000-000000000007",
+                "servicePrincipalName": "deploy-automation"}},
+            "targetResources": [{"id": "o0000000-0000-0000-0000-000000000001",
+                "displayName": "billing-sync", "type": "Application",
+                "modifiedProperties": [{"displayName": "KeyDescription", "oldValue": "[]",
+                    "newValue": key("0a0b0c0d-0000-4000-8000-000000000011")}]}],
+            "additionalDetails": [{"key": "AppId", "value": "a0000000-0000-0000-0000-000000000007"}]}),
+        serde_json::json!({"id": "Directory_0003", "activityDateTime": "2026-05-02T09:20:00Z",
+            "activityDisplayName": "Add service principal credentials",
+            "category": "ApplicationManagement", "correlationId": "c-aud-0003",
+            "loggedByService": "Core Directory", "result": "failure",
+            "resultReason": "Insufficient privileges to complete the operation.",
+            "initiatedBy": {"user": {"id": "u0000000-0000-0000-0000-000000000004",
+                "userPrincipalName": "dave@example.com", "ipAddress": "203.0.113.50"}},
+            "targetResources": [{"id": "s0000000-0000-0000-0000-000000000002",
+                "displayName": "payments-api", "type": "ServicePrincipal",
+                "modifiedProperties": [{"displayName": "KeyDescription", "oldValue": "[]",
+                    "newValue": key("0a0b0c0d-0000-4000-8000-000000000012")}]}]}),
+        serde_json::json!({"id": "Directory_0004", "activityDateTime": "2026-05-02T09:30:00Z",
+            "activityDisplayName": "Add service principal", "category": "ApplicationManagement",
+            "correlationId": "c-aud-0004", "loggedByService": "Core Directory",
+            "result": "success",
+            "initiatedBy": {"user": {"id": "u0000000-0000-0000-0000-000000000003",
+                "displayName": "Carol", "userPrincipalName": "carol@example.com",
+                "ipAddress": "192.0.2.33"}},
+            "targetResources": [{"id": "s0000000-0000-0000-0000-000000000003",
+                "displayName": "reports-export", "type": "ServicePrincipal"}]}),
+    ];
+    let (graph, portal) = (tmp.path().join("graph"), tmp.path().join("portal"));
+    for dir in [&graph, &portal] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    let value = serde_json::json!({"value": events});
+    std::fs::write(graph.join("directoryAudits.json"), value.to_string()).expect("write");
+    std::fs::write(
+        portal.join("AuditLogs_2026-05-02.csv"),
+        audit_download(&events),
+    )
+    .expect("write");
+
+    let run = |store: &Path, dir: &Path| {
+        let out = ingest(
+            store,
+            &[&dir.display().to_string(), "--output", "json"],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", harness::stdout(&out));
+        serde_json::from_slice::<Value>(&out.stdout).expect("json report")
+    };
+    let (graph_store, portal_store) = (tmp.path().join("g.duckdb"), tmp.path().join("p.duckdb"));
+    let from_graph_report = run(&graph_store, &graph);
+    let report = run(&portal_store, &portal);
+    let audit = &report["formats"]["entra_audit"];
+    assert_eq!(
+        (&audit["read"], &audit["ingested"], &audit["quarantined"]),
+        (&Value::from(4), &Value::from(4), &Value::from(0)),
+        "{report:#}"
+    );
+
+    // Each row is the event its Graph object is, but for what the download does not have: an
+    // id (the event's is a digest of the row's record) and the operation type.
+    let by_time = |store: &Path| {
+        events_as_read(store)
+            .into_values()
+            .map(|mut e| {
+                let id = e["event_id"].as_str().unwrap_or_default().to_string();
+                let mut attributes: Value =
+                    serde_json::from_str(e["attributes"].as_str().unwrap_or("{}")).expect("json");
+                let operation = attributes
+                    .as_object_mut()
+                    .and_then(|a| a.remove("operation_type"));
+                if let Some(o) = e.as_object_mut() {
+                    o.remove("event_id");
+                    o.insert("attributes".into(), attributes);
+                }
+                let time = e["event_time"].as_str().unwrap_or_default().to_string();
+                (time, (id, operation, e))
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (from_graph, from_portal) = (by_time(&graph_store), by_time(&portal_store));
+    assert_eq!(from_portal.len(), 4);
+    for (time, (id, operation, event)) in &from_portal {
+        assert!(id.starts_with("h:"), "{id}");
+        assert_eq!(operation, &None, "{time}");
+        assert_eq!(
+            Some(event),
+            from_graph.get(time).map(|(_, _, e)| e),
+            "{time}"
+        );
+    }
+    assert_eq!(
+        from_graph["2026-05-02T09:15:00"].1,
+        Some(Value::from("Update")),
+        "Graph's operation type"
+    );
+    let issued: Vec<_> = from_portal
+        .values()
+        .map(|(_, _, e)| (e["outcome"].clone(), e["issued_credential_id"].clone()))
+        .collect();
+    assert_eq!(
+        issued,
+        [
+            (
+                "success",
+                Value::from("c0ffee00-0000-0000-0000-000000000001")
+            ),
+            (
+                "success",
+                Value::from("0a0b0c0d-0000-4000-8000-000000000011")
+            ),
+            (
+                "failure",
+                Value::from("0a0b0c0d-0000-4000-8000-000000000012")
+            ),
+            ("success", Value::Null),
+        ]
+        .map(|(o, k)| (Value::from(o), k))
+    );
+
+    // The engine derives the same owner candidates from both: the issuer of each credential
+    // and the creator of the service principal, not the refused addition's.
+    let owners = |store: &Path| {
+        let mut owners: Vec<(String, String, String, String)> =
+            harness::rows(&harness::open(store), Table::Ownership, Snapshot::Current)
+                .iter()
+                .map(|o| {
+                    let text = |k: &str| o[k].as_str().unwrap_or_default().to_string();
+                    // The evidence without the record's file and line.
+                    let evidence = text("evidence");
+                    let evidence = evidence
+                        .rsplit_once(" (")
+                        .map_or(evidence.clone(), |(e, _)| e.to_string());
+                    (text("identity_id"), text("owner"), text("source"), evidence)
+                })
+                .collect();
+        owners.sort();
+        owners
+    };
+    let from_download = owners(&portal_store);
+    assert_eq!(from_download, owners(&graph_store));
+    let owner = |i: &str, o: &str, e: &str| {
+        (
+            i.to_string(),
+            o.to_string(),
+            "creator".to_string(),
+            e.to_string(),
+        )
+    };
+    assert_eq!(
+        from_download,
+        [
+            owner(
+                "o0000000-0000-0000-0000-000000000001",
+                "deploy-automation",
+                "Update application – Certificates and secrets management  at 2026-05-02T09:15:00Z issuing 0a0b0c0d-0000-4000-8000-000000000011"
+            ),
+            owner(
+                "s0000000-0000-0000-0000-000000000001",
+                "carol@example.com",
+                "Add service principal credentials at 2026-05-02T08:40:00Z issuing c0ffee00-0000-0000-0000-000000000001"
+            ),
+            owner(
+                "s0000000-0000-0000-0000-000000000003",
+                "carol@example.com",
+                "Add service principal at 2026-05-02T09:30:00Z"
+            ),
+        ]
+    );
+    assert_eq!(report["owner_candidates"], 3);
+    assert_eq!(from_graph_report["owner_candidates"], 3);
+
+    // Each issued credential traces the same from both: issued by whom, for what.
+    for credential in [
+        "c0ffee00-0000-0000-0000-000000000001",
+        "0a0b0c0d-0000-4000-8000-000000000011",
+    ] {
+        let trace = |store: &Path| {
+            let out = harness::nhiscope(store, &["trace", credential, "--output", "json"]);
+            assert!(out.status.success(), "{}", harness::stderr(&out));
+            let t: Value = serde_json::from_slice(&out.stdout).expect("json trace");
+            t["steps"]
+                .as_array()
+                .expect("steps")
+                .iter()
+                .map(|s| (s["depth"].clone(), s["kind"].clone(), s["text"].clone()))
+                .collect::<Vec<_>>()
+        };
+        let steps = trace(&portal_store);
+        assert_eq!(steps, trace(&graph_store), "{credential}");
+        assert!(
+            steps.iter().any(|(_, kind, _)| kind == "issued"),
+            "{credential}: {steps:?}"
+        );
+    }
+}
+
 #[test]
 fn trace_goes_from_an_edge_request_back_to_the_issuer() {
     let tmp = harness::temp();

@@ -1,8 +1,11 @@
 //! CSV inputs: query results exported as CSV (Splunk with its `_raw` column, Sentinel's
 //! `AWSCloudTrail` rows, Athena over a CloudTrail table), read as one record per row, the
-//! header naming the keys; the CloudTrail console's Event history download, whose rows
-//! [`super::event_history`] turns into CloudTrail records, and the Entra admin center's
-//! sign-in log download, whose rows [`super::entra_download`] turns into Graph sign-ins. Cells are text; a cell holding JSON
+//! header naming the keys; and the downloads of consoles, each row mapped back to the record
+//! the API gives: the CloudTrail console's Event history download ([`super::event_history`]:
+//! CloudTrail records), the Entra admin center's sign-in log download
+//! ([`super::entra_download`]: Graph sign-ins) and audit log download
+//! ([`super::entra_audit_download`]: Graph directory audits), GitHub's audit log export
+//! ([`super::github_export`]: audit events). Cells are text; a cell holding JSON
 //! (`requestParameters`) or Hive's text form of a struct or array (what Athena prints for
 //! CloudTrail's `useridentity` and `resources` columns: `{type=IAMUser, arn=arn:aws:...,
 //! sessioncontext={...}}`) becomes the object or array it spells, so the parsers read it as
@@ -14,14 +17,15 @@ use std::io::{self, BufRead, Read};
 use serde_json::{Map, Value};
 
 use super::reader::{RecordAt, RecordSink};
-use super::{entra_download, event_history};
+use super::{entra_audit_download, entra_download, event_history, github_export};
 
 /// True when `line` (the first of an input that is not JSON) is a CSV header: three or more
 /// column names, each short and made of the characters column names use, most without spaces
 /// (all may have them in the exports of consoles, which are known by their own names:
-/// [`event_history::is_header`], [`entra_download::is_header`], and parentheses too in the
-/// latter's, `Date (UTC)`). Prose, licences and plain-text logs fail it, and are reported as
-/// not JSON logs instead.
+/// [`event_history::is_header`], [`entra_download::is_header`],
+/// [`entra_audit_download::is_header`], and parentheses too in the Entra admin center's,
+/// `Date (UTC)`). Prose, licences and plain-text logs fail it, and are reported as not JSON
+/// logs instead.
 pub fn looks_like_header(line: &[u8]) -> bool {
     let Ok(line) = std::str::from_utf8(line) else {
         return false;
@@ -34,10 +38,10 @@ pub fn looks_like_header(line: &[u8]) -> bool {
     };
     let names: Vec<String> = header.iter().map(column_name).collect();
     let spaced = names.iter().filter(|n| n.contains(' ')).count();
-    let sign_ins = entra_download::is_header(&names);
-    let punctuation = if sign_ins { "_.@-/: ()" } else { "_.@-/: " };
+    let entra = entra_download::is_header(&names) || entra_audit_download::is_header(&names);
+    let punctuation = if entra { "_.@-/: ()" } else { "_.@-/: " };
     names.len() >= 3
-        && (spaced * 2 <= names.len() || event_history::is_header(&names) || sign_ins)
+        && (spaced * 2 <= names.len() || event_history::is_header(&names) || entra)
         && names.iter().all(|name| {
             name.len() <= 80
                 && name.starts_with(|c: char| c.is_ascii_alphabetic() || "_@".contains(c))
@@ -62,8 +66,7 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
             return Ok(());
         }
     };
-    let history = event_history::Columns::of(&header);
-    let sign_ins = entra_download::Columns::of(&header);
+    let download = Download::of(&header);
     let mut row = csv::StringRecord::new();
     loop {
         let line = reader.position().line() + 1;
@@ -71,10 +74,12 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
             Ok(false) => return Ok(()),
             Ok(true) => {
                 let line = row.position().map_or(line, |p| p.line());
-                let record = match (&history, &sign_ins) {
-                    (Some(columns), _) => columns.record(row.iter()),
-                    (None, Some(columns)) => columns.record(row.iter()),
-                    (None, None) => named_cells(&header, &row),
+                let record = match &download {
+                    Some(Download::EventHistory(columns)) => columns.record(row.iter()),
+                    Some(Download::EntraSignIns(columns)) => columns.record(row.iter()),
+                    Some(Download::EntraAudits(columns)) => columns.record(row.iter()),
+                    Some(Download::Github(columns)) => columns.record(row.iter()),
+                    None => named_cells(&header, &row),
                 };
                 if let Some(record) = record {
                     sink.record(RecordAt { line, index: None }, record);
@@ -88,6 +93,26 @@ pub fn read_csv(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -> io
                 }
             },
         }
+    }
+}
+
+/// The console download a header is, if any: its rows are mapped back to the API's records.
+enum Download {
+    EventHistory(event_history::Columns),
+    EntraSignIns(entra_download::Columns),
+    EntraAudits(entra_audit_download::Columns),
+    Github(github_export::Columns),
+}
+
+impl Download {
+    /// The download whose header `header` is, tried in this order (their headers do not
+    /// overlap: each needs columns only it has).
+    fn of(header: &[String]) -> Option<Download> {
+        event_history::Columns::of(header)
+            .map(Download::EventHistory)
+            .or_else(|| entra_download::Columns::of(header).map(Download::EntraSignIns))
+            .or_else(|| entra_audit_download::Columns::of(header).map(Download::EntraAudits))
+            .or_else(|| github_export::Columns::of(header).map(Download::Github))
     }
 }
 
@@ -301,6 +326,14 @@ mod tests {
         // The Entra admin center's sign-in download: spaced, and parentheses.
         assert!(looks_like_header(
             b"Date (UTC),Request ID,Correlation ID,Service principal ID,Service principal name,Credential key ID,IP address (seen by resource),Sign-in error code\r\n"
+        ));
+        // The Entra admin center's audit log download: every name quoted, two spaced.
+        assert!(looks_like_header(
+            b"\"Date (UTC)\",\"CorrelationId\",\"Service\",\"Category\",\"Activity\",\"Result\",\"ResultReason\",\"User Agent\",\"ActorType\",\"ActorDisplayName\",\"Target1ObjectId\"\r\n"
+        ));
+        // GitHub's audit log export: the events' keys, dotted when nested.
+        assert!(looks_like_header(
+            b"@timestamp,_document_id,action,actor,actor_location.country_code,org,repo,created_at\n"
         ));
         for text in [
             "# Log fixtures\n",

@@ -6,7 +6,8 @@
 //!   a wrapper object such as CloudTrail's `{"Records": [...]}` or Graph's `{"value": [...]}`),
 //!   with file and line for each, in bounded memory; CSV exports through [`csv_rows`] (the
 //!   CloudTrail console's Event history download through [`event_history`], the Entra admin
-//!   center's sign-in log download through [`entra_download`]).
+//!   center's sign-in and audit log downloads through [`entra_download`] and
+//!   [`entra_audit_download`], GitHub's audit log export through [`github_export`]).
 //! - one module per format behind [`LogParser`]: [`cloudtrail`], [`gcp_audit`],
 //!   [`k8s_audit`], [`entra`] (sign-ins and audit logs), [`azure_activity`],
 //!   [`github_audit`], [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
@@ -30,12 +31,14 @@ pub mod azure_activity;
 pub mod cloudtrail;
 pub mod csv_rows;
 pub mod entra;
+pub mod entra_audit_download;
 pub mod entra_download;
 pub mod event_history;
 pub mod fields;
 pub mod gcp_audit;
 pub mod generate;
 pub mod github_audit;
+pub mod github_export;
 #[cfg(feature = "collect")]
 pub mod ingest;
 pub mod input;
