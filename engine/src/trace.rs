@@ -27,7 +27,8 @@ pub enum SubjectKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {
     pub depth: usize,
-    /// credential, identity, issued, minted, session, action, request, actor, seen.
+    /// credential, identity, issued, minted, refused (an issuance the provider refused),
+    /// session, action, request, actor, seen.
     pub kind: String,
     pub text: String,
     /// Where the evidence is (`file:line` of the raw record), when it comes from a log.
@@ -169,15 +170,23 @@ async fn credential(
         let issued = rows(
             a,
             "SELECT action, CAST(event_time AS VARCHAR) AS event_time_text, coalesce(actor_id, actor), credential_id,
-                    target, raw_ref
-             FROM events WHERE issued_credential_id = $1 ORDER BY event_time LIMIT 1",
+                    target, raw_ref, coalesce(outcome = 'failure', false) AS refused
+             FROM events WHERE issued_credential_id = $1
+             ORDER BY coalesce(outcome = 'failure', false), event_time LIMIT 1",
             &current,
         )
         .await?;
         let Some(r) = issued.first() else { break };
+        // An attempt the provider refused issued nothing: shown as such, and the chain ends.
+        let refused = v(r, 6) == "true";
         steps.push(Step {
             depth: depth + 1 + hop,
-            kind: if hop == 0 { "issued" } else { "minted" }.into(),
+            kind: match (refused, hop) {
+                (true, _) => "refused",
+                (false, 0) => "issued",
+                (false, _) => "minted",
+            }
+            .into(),
             text: format!(
                 "{} {} by {} using {} (for {})",
                 v(r, 0),
@@ -189,6 +198,7 @@ async fn credential(
             evidence: r.get(5).cloned().flatten(),
         });
         match r.get(3).cloned().flatten() {
+            Some(_) if refused => break,
             Some(parent) if !seen.contains(&parent) => {
                 seen.push(parent.clone());
                 current = parent;

@@ -1553,10 +1553,12 @@ fn entra_audit_log_download_csv_is_read_like_graph_audits() {
     assert_eq!(report["owner_candidates"], 3);
     assert_eq!(from_graph_report["owner_candidates"], 3);
 
-    // Each issued credential traces the same from both: issued by whom, for what.
+    // Each issued credential traces the same from both: issued by whom, for what; the
+    // refused addition as refused.
     for credential in [
         "c0ffee00-0000-0000-0000-000000000001",
         "0a0b0c0d-0000-4000-8000-000000000011",
+        "0a0b0c0d-0000-4000-8000-000000000012",
     ] {
         let trace = |store: &Path| {
             let out = harness::nhiscope(store, &["trace", credential, "--output", "json"]);
@@ -1571,10 +1573,22 @@ fn entra_audit_log_download_csv_is_read_like_graph_audits() {
         };
         let steps = trace(&portal_store);
         assert_eq!(steps, trace(&graph_store), "{credential}");
+        let expected = if credential.ends_with("012") {
+            "refused"
+        } else {
+            "issued"
+        };
         assert!(
-            steps.iter().any(|(_, kind, _)| kind == "issued"),
+            steps.iter().any(|(_, kind, _)| kind == expected),
             "{credential}: {steps:?}"
         );
+        if expected == "refused" {
+            // The refused addition issued nothing.
+            assert!(
+                !steps.iter().any(|(_, kind, _)| kind == "issued"),
+                "{credential}: {steps:?}"
+            );
+        }
     }
 }
 
