@@ -11,14 +11,15 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions, StringViewBuilder,
 };
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 
 /// Views are kept when they take at most this share of the plain column's bytes.
 pub(crate) const WORTH: f64 = 0.6;
 
-/// The rows a column's choice is made on (the first rows of the table): held plain until
-/// then, every later batch goes straight to its chosen form.
+/// The rows held plain before the text columns long enough to gain are chosen (the first
+/// rows of the table); every later batch's text goes straight to the views.
 pub(crate) const SAMPLE_ROWS: usize = 65_536;
 
 /// Columns whose values average fewer bytes than this stay plain: up to 12 bytes a view
@@ -34,25 +35,28 @@ pub(crate) struct Compacted {
 }
 
 /// Takes a table's batches as they are computed and stores each text column as views over
-/// its distinct values when, over the first rows, those take at most `worth` of its plain
-/// bytes (see the module doc). A plain batch is dropped once its text went to the views, so
-/// the table is not held twice.
+/// its distinct values when, over the whole table, those take at most `worth` of its plain
+/// bytes (see the module doc); a column that does not gain is cast back. A plain batch's
+/// text is dropped once it went to the views, so the table is not held twice.
 pub(crate) struct Compactor {
     schema: SchemaRef,
     worth: f64,
     sample_rows: usize,
-    /// Batches held plain until `sample_rows` rows decide.
+    /// Batches held plain until `sample_rows` rows tell which columns are long enough.
     pending: Vec<RecordBatch>,
     pending_rows: usize,
-    /// Once decided, per column: the builder of its views, or none when it stays plain.
+    /// Once chosen, per column: the builder of its views, or none when it stays plain.
     builders: Option<Vec<Option<StringViewBuilder>>>,
     /// Per batch taken: its rows, and its columns kept plain (none for a view column).
     taken: Vec<(usize, Vec<Option<ArrayRef>>)>,
+    /// Per column, the bytes of the batches taken, as they came.
+    plain: Vec<usize>,
 }
 
 impl Compactor {
     pub(crate) fn new(schema: SchemaRef, worth: f64, sample_rows: usize) -> Compactor {
         Compactor {
+            plain: vec![0; schema.fields().len()],
             schema,
             worth,
             sample_rows,
@@ -70,26 +74,22 @@ impl Compactor {
         self.pending_rows += batch.num_rows();
         self.pending.push(batch);
         if self.pending_rows >= self.sample_rows {
-            self.decide();
+            self.choose();
         }
     }
 
-    /// Chooses each column's form over the pending rows, then takes them.
-    fn decide(&mut self) {
+    /// Starts views for each text column whose values, over the pending rows, are long
+    /// enough to gain; then takes those rows.
+    fn choose(&mut self) {
         let builders = self
             .schema
             .fields()
             .iter()
             .enumerate()
             .map(|(i, field)| {
-                if field.data_type() != &DataType::Utf8 {
-                    return None;
-                }
                 let parts: Vec<ArrayRef> =
                     self.pending.iter().map(|b| b.column(i).clone()).collect();
-                let plain: usize = parts.iter().map(|c| c.get_array_memory_size()).sum();
-                let size = view_size(&parts)?;
-                ((size as f64) <= self.worth * plain as f64).then(|| {
+                (field.data_type() == &DataType::Utf8 && long_enough(&parts)).then(|| {
                     StringViewBuilder::with_capacity(self.pending_rows).with_deduplicate_strings()
                 })
             })
@@ -101,42 +101,47 @@ impl Compactor {
     }
 
     fn take(&mut self, batch: RecordBatch) {
-        let builders = self.builders.as_mut().expect("decided");
+        let builders = self.builders.as_mut().expect("chosen");
         let kept = builders
             .iter_mut()
             .zip(batch.columns())
-            .map(|(builder, column)| match builder {
-                Some(b) => {
-                    b.extend(column.as_string::<i32>().iter());
-                    None
+            .zip(self.plain.iter_mut())
+            .map(|((builder, column), plain)| {
+                *plain += column.get_array_memory_size();
+                match builder {
+                    Some(b) => {
+                        b.extend(column.as_string::<i32>().iter());
+                        None
+                    }
+                    None => Some(column.clone()),
                 }
-                None => Some(column.clone()),
             })
             .collect();
         self.taken.push((batch.num_rows(), kept));
     }
 
-    /// The table: every batch taken, in order, with its view columns sliced from one array
-    /// per column.
+    /// The table: every batch taken, in order, each view column sliced from one array.
     pub(crate) fn finish(mut self) -> Result<Compacted, ArrowError> {
         if self.builders.is_none() {
-            self.decide();
+            self.choose();
         }
-        let builders = self.builders.take().expect("decided");
+        let builders = self.builders.take().expect("chosen");
         let mut bytes = 0usize;
         let mut fields: Vec<Arc<Field>> = self.schema.fields().iter().cloned().collect();
-        let mut views: Vec<Option<ArrayRef>> = Vec::with_capacity(builders.len());
+        // Per column built as views: the views, and whether they gain over the whole
+        // table (if not, each batch's slice is cast back to plain text).
+        let mut views: Vec<Option<(ArrayRef, bool)>> = Vec::with_capacity(builders.len());
         for (i, builder) in builders.into_iter().enumerate() {
             views.push(builder.map(|mut b| {
                 let array = b.finish();
-                bytes += array.get_array_memory_size();
-                fields[i] = Arc::new(
-                    fields[i]
-                        .as_ref()
-                        .clone()
-                        .with_data_type(DataType::Utf8View),
-                );
-                Arc::new(array) as ArrayRef
+                let size = array.get_array_memory_size();
+                let gains = (size as f64) <= self.worth * self.plain[i] as f64;
+                if gains {
+                    bytes += size;
+                    let field = fields[i].as_ref().clone();
+                    fields[i] = Arc::new(field.with_data_type(DataType::Utf8View));
+                }
+                (Arc::new(array) as ArrayRef, gains)
             }));
         }
         let schema = Arc::new(Schema::new_with_metadata(
@@ -146,18 +151,20 @@ impl Compactor {
         let mut batches = Vec::with_capacity(self.taken.len());
         let mut offset = 0;
         for (rows, kept) in self.taken {
-            let columns: Vec<ArrayRef> = kept
+            let columns = kept
                 .into_iter()
                 .zip(&views)
-                .map(|(plain, view)| match (plain, view) {
-                    (Some(c), _) => {
-                        bytes += c.get_array_memory_size();
-                        c
-                    }
-                    (None, Some(v)) => v.slice(offset, rows),
-                    (None, None) => unreachable!("a column is plain or a view"),
+                .map(|(plain, view)| {
+                    let column = match (plain, view) {
+                        (Some(c), _) => c,
+                        (None, Some((v, true))) => return Ok(v.slice(offset, rows)),
+                        (None, Some((v, false))) => cast(&v.slice(offset, rows), &DataType::Utf8)?,
+                        (None, None) => unreachable!("a column is plain or views"),
+                    };
+                    bytes += column.get_array_memory_size();
+                    Ok(column)
                 })
-                .collect();
+                .collect::<Result<Vec<ArrayRef>, ArrowError>>()?;
             let options = RecordBatchOptions::new().with_row_count(Some(rows));
             batches.push(RecordBatch::try_new_with_options(
                 schema.clone(),
@@ -189,9 +196,9 @@ fn compact(
     compactor.finish()
 }
 
-/// The bytes the text column `parts` (one array per batch) takes as views over its distinct
-/// values; `None` when its values are too short to gain.
-fn view_size(parts: &[ArrayRef]) -> Option<usize> {
+/// Whether the values of the text column `parts` (one array per batch) are long enough on
+/// average for views to gain.
+fn long_enough(parts: &[ArrayRef]) -> bool {
     let rows: usize = parts.iter().map(|p| p.len()).sum();
     let text: usize = parts
         .iter()
@@ -201,14 +208,7 @@ fn view_size(parts: &[ArrayRef]) -> Option<usize> {
             (offsets[offsets.len() - 1] - offsets[0]) as usize
         })
         .sum();
-    if rows == 0 || text / rows < MIN_AVERAGE_LEN {
-        return None;
-    }
-    let mut builder = StringViewBuilder::with_capacity(rows).with_deduplicate_strings();
-    for part in parts {
-        builder.extend(part.as_string::<i32>().iter());
-    }
-    Some(builder.finish().get_array_memory_size())
+    rows > 0 && text / rows >= MIN_AVERAGE_LEN
 }
 
 #[cfg(test)]
@@ -296,11 +296,50 @@ mod tests {
                     assert_eq!(before.column(c), after.column(c));
                 }
             }
-            // Never worth it: nothing changes.
+            // Never worth it: the same table (the text cast back to plain).
             let kept = compact(schema.clone(), batches.clone(), 0.0, sample).expect("compact");
             assert_eq!(kept.schema, schema);
             assert_eq!(kept.batches, batches);
-            assert_eq!(kept.bytes, plain);
+            assert!(kept.bytes <= plain, "{} of {plain}", kept.bytes);
+        }
+    }
+
+    /// The choice is made over the whole table, not its first rows: text distinct in the
+    /// first batches and repeated after is stored as views; text that never repeats is
+    /// cast back to plain.
+    #[test]
+    fn whether_views_gain_is_told_over_the_whole_table() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("repeated_later", DataType::Utf8, false),
+            Field::new("distinct", DataType::Utf8, false),
+        ]));
+        let batch = |from: usize| {
+            let value = |i: usize| {
+                let n = if i < 500 { i } else { 0 };
+                format!("arn:aws:iam::111122223333:user/ci-deployer-{n}")
+            };
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from_iter_values((from..from + 500).map(value))),
+                    Arc::new(StringArray::from_iter_values(
+                        (from..from + 500).map(|i| format!("ASIA{i:016}-{i:020}")),
+                    )),
+                ],
+            )
+            .expect("batch")
+        };
+        let batches: Vec<RecordBatch> = (0..12).map(|k| batch(k * 500)).collect();
+        let out = compact(schema.clone(), batches.clone(), WORTH, 500).expect("compact");
+        let types: Vec<&DataType> = out.schema.fields().iter().map(|f| f.data_type()).collect();
+        assert_eq!(types, [&DataType::Utf8View, &DataType::Utf8]);
+        for (before, after) in batches.iter().zip(&out.batches) {
+            let (b, a) = (
+                before.column(0).as_string::<i32>(),
+                after.column(0).as_string_view(),
+            );
+            assert!(b.iter().eq(a.iter()));
+            assert_eq!(before.column(1).as_ref(), after.column(1).as_ref());
         }
     }
 
