@@ -184,6 +184,15 @@ fn column_name(name: &str) -> String {
     }
 }
 
+/// Where the column `name` of a console download goes in `columns` (names as the
+/// download's module spells them: lower case, `-` and `_` read as spaces, runs of spaces as
+/// one, so `Request ID`, `request_id` and `Request  ID ` are one column).
+pub(super) fn console_column<F: Copy>(columns: &[(&str, F)], name: &str) -> Option<F> {
+    let spaced = name.to_ascii_lowercase().replace(['-', '_'], " ");
+    let name = spaced.split_whitespace().collect::<Vec<_>>().join(" ");
+    columns.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
+
 /// The value a cell spells: absent when empty or `null`, JSON or Hive text read into what it
 /// holds, text otherwise.
 fn cell(text: &str) -> Option<Value> {

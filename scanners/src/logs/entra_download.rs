@@ -47,6 +47,8 @@
 
 use serde_json::{Map, Value};
 
+use super::{csv_rows, fields};
+
 /// Where a column of the download goes in a Graph `signIn` object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
@@ -56,7 +58,8 @@ enum Field {
     Location,
 }
 
-/// The download's column names (normalised by [`normalised`]) and where each goes.
+/// The download's column names (as [`csv_rows::console_column`] reads them) and where each
+/// goes.
 const COLUMNS: &[(&str, Field)] = &[
     ("date (utc)", Field::Graph("createdDateTime")),
     ("request id", Field::Graph("id")),
@@ -102,17 +105,9 @@ const COLUMNS: &[(&str, Field)] = &[
     ),
 ];
 
-/// A column name as [`COLUMNS`] spells it: lower case, `-` and `_` read as spaces, runs of
-/// spaces as one.
-fn normalised(name: &str) -> String {
-    let spaced = name.to_ascii_lowercase().replace(['-', '_'], " ");
-    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Where column `name` goes, if it is one of the download's.
 fn field_of(name: &str) -> Option<Field> {
-    let name = normalised(name);
-    COLUMNS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    csv_rows::console_column(COLUMNS, name)
 }
 
 /// True when `names` (a CSV header's column names) are the download's: `Date (UTC)`, `Request
@@ -155,10 +150,13 @@ impl Columns {
                 continue;
             }
             match field {
-                Field::Graph(path) => insert(&mut record, path, cell),
+                Field::Graph(path) => {
+                    let _ = fields::insert_path(&mut record, path, Value::from(cell));
+                }
                 Field::Location => {
                     if let Some(country) = cell.rsplit(',').map(str::trim).find(|c| !c.is_empty()) {
-                        insert(&mut record, "location.countryOrRegion", country);
+                        let place = Value::from(country);
+                        let _ = fields::insert_path(&mut record, "location.countryOrRegion", place);
                     }
                 }
             }
@@ -186,23 +184,6 @@ impl Columns {
             record.insert("isInteractive".into(), Value::Null);
         }
         Some(Value::Object(record))
-    }
-}
-
-/// Puts `text` at `path` (`status.errorCode`: under `status`, made when missing).
-fn insert(record: &mut Map<String, Value>, path: &str, text: &str) {
-    match path.split_once('.') {
-        None => {
-            record.insert(path.into(), Value::from(text));
-        }
-        Some((outer, inner)) => {
-            let entry = record
-                .entry(outer)
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(o) = entry {
-                o.insert(inner.into(), Value::from(text));
-            }
-        }
     }
 }
 

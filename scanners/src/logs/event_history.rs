@@ -19,6 +19,8 @@
 
 use serde_json::{Map, Value};
 
+use super::csv_rows;
+
 /// Where a column of the export goes in a CloudTrail record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
@@ -38,7 +40,7 @@ enum Field {
     Event,
 }
 
-/// The export's column names (normalised by [`normalised`]) and where each goes.
+/// The export's column names (as [`csv_rows::console_column`] reads them) and where each goes.
 const COLUMNS: &[(&str, Field)] = &[
     ("event id", Field::Top("eventID")),
     ("event time", Field::Top("eventTime")),
@@ -69,17 +71,9 @@ const CLOUDTRAIL_ONLY: &[Field] = &[
     Field::Event,
 ];
 
-/// A column name as [`COLUMNS`] spells it: lower case, `-` and `_` read as spaces, runs of
-/// spaces as one.
-fn normalised(name: &str) -> String {
-    let spaced = name.to_ascii_lowercase().replace(['-', '_'], " ");
-    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Where column `name` goes, if it is one of the export's.
 fn field_of(name: &str) -> Option<Field> {
-    let name = normalised(name);
-    COLUMNS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    csv_rows::console_column(COLUMNS, name)
 }
 
 /// True when `names` (a CSV header's column names) are the console's Event history export:

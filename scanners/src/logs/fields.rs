@@ -1,10 +1,11 @@
 //! Field access shared by the parsers: typed lookups on `serde_json::Value` paths, the
 //! leniencies the wild needs (IPs with leading zeros, numbers written as strings, ms or s
-//! epochs, case-insensitive Azure keys), redaction of anything that looks like a token, and a
-//! stable digest for records that carry no id.
+//! epochs, case-insensitive Azure keys), redaction of anything that looks like a token, a
+//! stable digest for records that carry no id, and building records back from flat columns
+//! ([`insert_path`]).
 
 use nhiscope_engine::time::{self, Micros};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The value at `path` (`.`-separated keys), if any.
 pub fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
@@ -238,6 +239,31 @@ pub fn attributes(pairs: &[(&str, Option<Value>)]) -> Option<String> {
     }
     out.push(b'}');
     String::from_utf8(out).ok()
+}
+
+/// Inserts `value` at the `.`-path `path` of `out` (empty parts skipped), creating objects on
+/// the way; gives it back when the place is taken or a value that is not an object is in the
+/// way.
+pub fn insert_path(out: &mut Map<String, Value>, path: &str, value: Value) -> Result<(), Value> {
+    let mut parts = path.split('.').filter(|p| !p.is_empty()).peekable();
+    let mut cur = out;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            if cur.contains_key(part) {
+                return Err(value);
+            }
+            cur.insert(part.to_string(), value);
+            return Ok(());
+        }
+        let next = cur
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(inner) = next else {
+            return Err(value);
+        };
+        cur = inner;
+    }
+    Err(value)
 }
 
 #[cfg(test)]

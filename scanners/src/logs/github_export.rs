@@ -40,6 +40,8 @@
 
 use serde_json::{Map, Number, Value};
 
+use super::fields;
+
 /// The time columns: one of them is needed.
 const TIME: &[&str] = &["@timestamp", "created_at"];
 
@@ -80,17 +82,15 @@ pub fn is_header(names: &[String]) -> bool {
 /// The columns of one export (by position in its header): each one's path in the event.
 #[derive(Debug)]
 pub struct Columns {
-    paths: Vec<Vec<String>>,
+    /// Each column's key, dotted where nested (`actor_location.country_code`).
+    paths: Vec<String>,
 }
 
 impl Columns {
     /// The columns of `header`, when it is the export's ([`is_header`]).
     pub fn of(header: &[String]) -> Option<Columns> {
         is_header(header).then(|| Columns {
-            paths: header
-                .iter()
-                .map(|n| key(n).split('.').map(str::to_string).collect())
-                .collect(),
+            paths: header.iter().map(|n| key(n)).collect(),
         })
     }
 
@@ -98,9 +98,11 @@ impl Columns {
     pub fn record<'r>(&self, row: impl IntoIterator<Item = &'r str>) -> Option<Value> {
         let mut record = Map::new();
         for (path, cell) in self.paths.iter().zip(row) {
-            let Some(last) = path.last() else { continue };
+            let last = path.rsplit('.').next().unwrap_or(path);
             if let Some(value) = value(last, cell) {
-                insert(&mut record, path, value);
+                // A key already holding something else is left as it is (a column named
+                // both `a` and `a.b` keeps `a`).
+                let _ = fields::insert_path(&mut record, path, value);
             }
         }
         (!record.is_empty()).then_some(Value::Object(record))
@@ -148,23 +150,6 @@ fn integer(text: &str) -> Option<Number> {
         .map(Number::from)
         .or_else(|_| text.parse::<u64>().map(Number::from))
         .ok()
-}
-
-/// Puts `value` at `path` in `record`, making the objects on the way (a key that already
-/// holds something else is left as it is: a column named both `a` and `a.b` keeps `a`).
-fn insert(record: &mut Map<String, Value>, path: &[String], value: Value) {
-    let Some((last, outer)) = path.split_last() else {
-        return;
-    };
-    let mut at = record;
-    for key in outer {
-        let entry = at
-            .entry(key.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-        let Value::Object(inner) = entry else { return };
-        at = inner;
-    }
-    at.entry(last.clone()).or_insert(value);
 }
 
 #[cfg(test)]

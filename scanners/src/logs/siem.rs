@@ -162,7 +162,7 @@ fn unflatten(flat: Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     let mut clashes = Vec::new();
     for (key, value) in flat {
-        if let Err(value) = insert_path(&mut out, &key, value) {
+        if let Err(value) = fields::insert_path(&mut out, &key, value) {
             clashes.push((key, value));
         }
     }
@@ -423,34 +423,9 @@ fn remap(record: &Value, mapping: Mapping) -> Value {
             _ => value.clone(),
         };
         // Each target appears once in a mapping: nothing is in the way.
-        let _ = insert_path(&mut out, target, value);
+        let _ = fields::insert_path(&mut out, target, value);
     }
     Value::Object(out)
-}
-
-/// Inserts `value` at the `.`-path `path` of `out` (empty parts skipped), creating objects on
-/// the way; gives it back when the place is taken or a value that is not an object is in the
-/// way.
-fn insert_path(out: &mut Map<String, Value>, path: &str, value: Value) -> Result<(), Value> {
-    let mut parts = path.split('.').filter(|p| !p.is_empty()).peekable();
-    let mut cur = out;
-    while let Some(part) = parts.next() {
-        if parts.peek().is_none() {
-            if cur.contains_key(part) {
-                return Err(value);
-            }
-            cur.insert(part.to_string(), value);
-            return Ok(());
-        }
-        let next = cur
-            .entry(part.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        let Value::Object(inner) = next else {
-            return Err(value);
-        };
-        cur = inner;
-    }
-    Err(value)
 }
 
 #[cfg(test)]
