@@ -2,11 +2,24 @@
 //! (`@timestamp` / `created_at` in epoch milliseconds, or ISO text in some exports). Programmatic
 //! access names the token: `programmatic_access_type` (classic or fine-grained PAT, OAuth, GitHub
 //! App token), `token_id`, `hashed_token` (a digest, not the token).
+//!
+//! Older exports keep an event's own keys under `data` (github/docs,
+//! `data/reusables/audit_log/exported-log-keys-and-values.md`: `data.hook_id`, `data.events`,
+//! `data.events_were`, `data.target_login`, `data.old_user`, `data.team`; the organization
+//! exports in Elastic's GitHub integration tests, `packages/github/data_stream/audit/_dev/test/
+//! pipeline/test-audit-json.log`, have `data.team`, `data.old_user`, `data.workflow_id`; Panther's
+//! rule tests `data.hook_id`, `data.events`), where current events have them at the top level
+//! (`hook_id`, `events` in the field lists of `src/audit-logs/data/ghec/enterprise.json`); so
+//! does GitHub Enterprise Server's `github_audit` log (`:data=>{}` beside `:actor_ip` in
+//! `content/admin/user-management/audit-logging.md`). Every key is read at the top level
+//! first, then under `data` ([`field`]). The actor's address is `actor_ip` (top level or under
+//! `data`), or `actor_location.ip` (Elastic's enterprise audit test events,
+//! `test-enterprise-audit-json.log`); events with only `actor_location.country_code` have none.
 
 use nhiscope_engine::model::EventRow;
 use serde_json::Value;
 
-use super::fields::{self, at, first, text};
+use super::fields::{self, at, text};
 use super::{Format, LogParser, Reject};
 
 pub struct GithubAudit;
@@ -38,11 +51,11 @@ impl LogParser for GithubAudit {
             &["@timestamp", "created_at", "timestamp", "at_sign_timestamp"],
         )
         .ok_or_else(|| Reject::missing("@timestamp"))?;
-        let access = text(r, "programmatic_access_type");
+        let access = field(r, "programmatic_access_type");
         let credential_kind = access.as_deref().map(token_kind);
-        let token_id = text(r, "token_id");
-        let actor = text(r, "actor");
-        let actor_type = if r.get("actor_is_bot").and_then(Value::as_bool) == Some(true)
+        let token_id = field(r, "token_id");
+        let actor = field(r, "actor");
+        let actor_type = if lookup(r, "actor_is_bot").and_then(Value::as_bool) == Some(true)
             || actor.as_deref().is_some_and(|a| a.ends_with("[bot]"))
         {
             "bot"
@@ -52,23 +65,26 @@ impl LogParser for GithubAudit {
         let issued = (action.ends_with(".create") || action.ends_with(".access_granted"))
             .then(|| {
                 (action.contains("token") || action.contains("key"))
-                    .then(|| first(r, &["token_id", "fingerprint", "key_id"]))
+                    .then(|| first_field(r, &["token_id", "fingerprint", "key_id"]))
                     .flatten()
             })
             .flatten();
         let attributes = fields::attributes(&[
             ("programmatic_access_type", access.clone().map(Value::from)),
-            ("hashed_token", at(r, "hashed_token").cloned()),
-            ("token_scopes", at(r, "token_scopes").cloned()),
-            ("operation_type", at(r, "operation_type").cloned()),
-            ("business", at(r, "business").cloned()),
-            ("country", at(r, "actor_location.country_code").cloned()),
-            ("user", at(r, "user").cloned()),
+            ("hashed_token", lookup(r, "hashed_token").cloned()),
+            ("token_scopes", lookup(r, "token_scopes").cloned()),
+            ("operation_type", lookup(r, "operation_type").cloned()),
+            ("business", lookup(r, "business").cloned()),
+            ("country", lookup(r, "actor_location.country_code").cloned()),
+            ("user", lookup(r, "user").cloned()),
+            ("hook_id", lookup(r, "hook_id").cloned()),
+            ("old_user", lookup(r, "old_user").cloned()),
+            ("team", lookup(r, "team").cloned()),
         ]);
         Ok(EventRow {
             provider: "github".into(),
-            tenant: first(r, &["org", "business"]).unwrap_or_default(),
-            event_id: first(r, &["_document_id", "document_id"])
+            tenant: first_field(r, &["org", "business"]).unwrap_or_default(),
+            event_id: first_field(r, &["_document_id", "document_id"])
                 .unwrap_or_else(|| fields::digest(r)),
             event_time,
             source_format: Format::GithubAudit.name().into(),
@@ -81,19 +97,36 @@ impl LogParser for GithubAudit {
             credential_kind: credential_kind.map(str::to_string),
             session_issuer: None,
             chain: Vec::new(),
-            target: first(r, &["repo", "repository", "team", "user"]),
+            target: first_field(r, &["repo", "repository", "team", "user"]),
             region: None,
-            source_ip: text(r, "actor_ip").map(|s| fields::ip(&s)),
-            user_agent: text(r, "user_agent").map(|u| fields::redact(&u)),
+            source_ip: first_field(r, &["actor_ip", "actor_location.ip"]).map(|s| fields::ip(&s)),
+            user_agent: field(r, "user_agent").map(|u| fields::redact(&u)),
             interactive: access.as_ref().map(|_| false),
             outcome: "success".into(),
             error_code: None,
-            request_id: text(r, "request_id"),
+            request_id: field(r, "request_id"),
             issued_credential_id: issued,
             raw_ref: String::new(),
             attributes,
         })
     }
+}
+
+/// The value at `path` (dotted) at the top level, else under `data` (older exports, Enterprise
+/// Server); nulls count as absent.
+fn lookup<'a>(r: &'a Value, path: &str) -> Option<&'a Value> {
+    let found = |v: &'a Value| at(v, path).filter(|x| !x.is_null());
+    found(r).or_else(|| r.get("data").and_then(found))
+}
+
+/// [`lookup`] as text: the top level's when it has text, else `data`'s.
+fn field(r: &Value, path: &str) -> Option<String> {
+    text(r, path).or_else(|| r.get("data").and_then(|d| text(d, path)))
+}
+
+/// The first of `paths` that [`field`] finds.
+fn first_field(r: &Value, paths: &[&str]) -> Option<String> {
+    paths.iter().find_map(|p| field(r, p))
 }
 
 /// `programmatic_access_type` → credential kind.
@@ -139,5 +172,111 @@ mod tests {
             nhiscope_engine::time::format(e.event_time),
             "2021-05-18T02:31:58Z"
         );
+    }
+
+    fn parse(r: Value) -> EventRow {
+        assert!(GithubAudit.detect(&r), "{r}");
+        GithubAudit.parse(&r).expect("parse")
+    }
+
+    /// An organization export's events with their own keys under `data`, as Elastic's GitHub
+    /// integration tests hold them (`test-audit-json.log`: `repo.transfer` with
+    /// `data.old_user`, `team.create` with `data.team`) and Panther's `hook.create` with
+    /// `data.hook_id` and `data.events`: read as the top-level keys would be.
+    #[test]
+    fn older_exports_keep_event_keys_under_data() {
+        let transfer = parse(json!({"actor": "github-actor",
+            "data": {"old_user": "agrinmanriv0537"}, "org": "Example-Org",
+            "repo": "Example-Org/repo-abc-123", "created_at": 1619733030516_i64,
+            "action": "repo.transfer", "actor_location": {"country_code": "US"}}));
+        assert_eq!(transfer.target.as_deref(), Some("Example-Org/repo-abc-123"));
+        assert_eq!(transfer.source_ip, None, "a country is not an address");
+        let attributes = transfer.attributes.unwrap_or_default();
+        assert!(
+            attributes.contains(r#""old_user":"agrinmanriv0537""#),
+            "{attributes}"
+        );
+        assert!(attributes.contains(r#""country":"US""#), "{attributes}");
+
+        let team = parse(
+            json!({"actor": "github-actor", "data": {"team": "Example-Org/authors"},
+            "org": "Example-Org", "created_at": 1611618092215_i64, "action": "team.create",
+            "actor_location": {"country_code": "US"}}),
+        );
+        assert_eq!(team.target.as_deref(), Some("Example-Org/authors"));
+        assert!(
+            team.attributes
+                .as_deref()
+                .is_some_and(|a| a.contains(r#""team":"Example-Org/authors""#)),
+            "{:?}",
+            team.attributes
+        );
+
+        let hook = parse(json!({"actor": "cat", "action": "hook.create",
+            "data": {"hook_id": 111222333444555_i64,
+                     "events": ["fork", "public", "pull_request", "push", "repository"]},
+            "org": "my-org", "created_at": 1621305118553_i64, "repository": "my-org/my-repo"}));
+        assert_eq!(hook.target.as_deref(), Some("my-org/my-repo"));
+        assert!(
+            hook.attributes
+                .as_deref()
+                .is_some_and(|a| a.contains(r#""hook_id":111222333444555"#)),
+            "{:?}",
+            hook.attributes
+        );
+        // The same event with its keys at the top level (streaming) is the same event but for
+        // its id (the digest of a different record).
+        let top = parse(json!({"actor": "cat", "action": "hook.create",
+            "hook_id": 111222333444555_i64,
+            "events": ["fork", "public", "pull_request", "push", "repository"],
+            "org": "my-org", "created_at": 1621305118553_i64, "repository": "my-org/my-repo"}));
+        assert_eq!(
+            EventRow {
+                event_id: hook.event_id.clone(),
+                ..top
+            },
+            hook
+        );
+    }
+
+    /// Enterprise Server and older exports: the actor's address, user agent, token and
+    /// request id under `data` (`:actor_ip` and `:data` in the `github_audit` entry of
+    /// github/docs `content/admin/user-management/audit-logging.md`); a top-level key wins
+    /// over `data`'s; `actor_location.ip` as Elastic's enterprise audit tests have it.
+    #[test]
+    fn address_agent_and_token_from_data_and_actor_location() {
+        let e = parse(
+            json!({"created_at": 1351215728326_i64, "action": "repo.create",
+            "actor": "some-user", "actor_id": 2, "user": "some-user", "user_id": 2,
+            "repo": "some-user/some-repository", "repo_id": 1,
+            "data": {"actor_ip": "10.0.0.051", "user_agent": "octokit.rb/4.25.1",
+                     "request_id": "0D1A:7B2C:4E5F", "token_id": 987654,
+                     "programmatic_access_type": "Personal access token (classic)",
+                     "hashed_token": "x9Yz"}}),
+        );
+        assert_eq!(e.source_ip.as_deref(), Some("10.0.0.51"));
+        assert_eq!(e.user_agent.as_deref(), Some("octokit.rb/4.25.1"));
+        assert_eq!(e.request_id.as_deref(), Some("0D1A:7B2C:4E5F"));
+        assert_eq!(e.credential_id.as_deref(), Some("987654"));
+        assert_eq!(e.credential_kind.as_deref(), Some("pat"));
+        assert_eq!(e.interactive, Some(false));
+        assert_eq!(e.tenant, "", "no organization or enterprise in the entry");
+
+        let both = parse(
+            json!({"created_at": 1351215728326_i64, "action": "repo.create",
+            "actor": "some-user", "actor_ip": "192.0.2.7", "user_agent": "git/2.45.0",
+            "data": {"actor_ip": "10.0.0.51", "user_agent": "octokit.rb/4.25.1"}}),
+        );
+        assert_eq!(both.source_ip.as_deref(), Some("192.0.2.7"));
+        assert_eq!(both.user_agent.as_deref(), Some("git/2.45.0"));
+
+        let located = parse(
+            json!({"@timestamp": 1698579720000_i64, "action": "repo.create",
+            "actor": "alice_dev", "actor_id": 34567,
+            "actor_location": {"country_name": "Canada", "ip": "10.0.0.1"}, "org_id": 98765,
+            "org": "dev-group", "repository": "project-alpha", "business": "repo-services"}),
+        );
+        assert_eq!(located.source_ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(located.tenant, "dev-group");
     }
 }
