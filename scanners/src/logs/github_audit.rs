@@ -15,12 +15,18 @@
 //! first, then under `data` ([`field`]). The actor's address is `actor_ip` (top level or under
 //! `data`), or `actor_location.ip` (Elastic's enterprise audit test events,
 //! `test-enterprise-audit-json.log`); events with only `actor_location.country_code` have none.
+//!
+//! Every event succeeded but those of an action that records a refused attempt (a denied token
+//! request, a rejected branch update, a failed key verification, sign-in or SCIM request:
+//! [`github_events::REFUSED`]) and the API requests GitHub answered with an HTTP error
+//! (`api.request` in audit-log streaming, with `status_code`): those failed, their error code
+//! says why (the refusal, or the status).
 
 use nhiscope_engine::model::EventRow;
 use serde_json::Value;
 
 use super::fields::{self, at, text};
-use super::{Format, LogParser, Reject};
+use super::{github_events, Format, LogParser, Reject};
 
 pub struct GithubAudit;
 
@@ -69,6 +75,7 @@ impl LogParser for GithubAudit {
                     .flatten()
             })
             .flatten();
+        let (outcome, error_code) = outcome(r, &action);
         let attributes = fields::attributes(&[
             ("programmatic_access_type", access.clone().map(Value::from)),
             ("hashed_token", lookup(r, "hashed_token").cloned()),
@@ -102,13 +109,30 @@ impl LogParser for GithubAudit {
             source_ip: first_field(r, &["actor_ip", "actor_location.ip"]).map(|s| fields::ip(&s)),
             user_agent: field(r, "user_agent").map(|u| fields::redact(&u)),
             interactive: access.as_ref().map(|_| false),
-            outcome: "success".into(),
-            error_code: None,
+            outcome: outcome.into(),
+            error_code,
             request_id: field(r, "request_id"),
             issued_credential_id: issued,
             raw_ref: String::new(),
             attributes,
         })
+    }
+}
+
+/// `failure` with its evidence for an action that records a refused attempt
+/// ([`github_events::REFUSED`]) or a request GitHub answered with an HTTP error (`status_code`
+/// 400 or more, on the actions that carry one); `success` otherwise.
+fn outcome(r: &Value, action: &str) -> (&'static str, Option<String>) {
+    if let Some(code) = github_events::refused(action) {
+        return ("failure", Some(code.to_string()));
+    }
+    let status = github_events::has_status(action)
+        .then(|| field(r, "status_code"))
+        .flatten()
+        .filter(|s| s.parse::<u16>().is_ok_and(|c| c >= 400));
+    match status {
+        Some(code) => ("failure", Some(code)),
+        None => ("success", None),
     }
 }
 
@@ -278,5 +302,80 @@ mod tests {
         );
         assert_eq!(located.source_ip.as_deref(), Some("10.0.0.1"));
         assert_eq!(located.tenant, "dev-group");
+    }
+
+    /// Refused attempts, as GitHub records them: an owner denies a fine-grained token's
+    /// request (fields of `personal_access_token.request_denied` in github/docs
+    /// `src/audit-logs/data/ghec/enterprise.json`), a push to a protected branch is rejected
+    /// (`protected_branch.rejected_ref_update`, as in Elastic's `test-audit-json.log`), a token
+    /// is answered 403 (`api.request` as in Elastic's `test-api-request-events.log`, whose
+    /// event has `status_code` 200).
+    #[test]
+    fn refused_attempts_fail_with_their_evidence() {
+        let denied = parse(json!({"@timestamp": 1777903600000_i64,
+            "_document_id": "Qm9vZ2llV29vZ2llMQ", "action": "personal_access_token.request_denied",
+            "actor": "erin", "actor_id": 1402, "org": "acme", "org_id": 9001,
+            "business": "acme-corp", "business_id": 77, "created_at": 1777903600000_i64,
+            "operation_type": "remove", "user": "mallory", "user_id": 1777,
+            "user_programmatic_access_name": "sync-all-repos",
+            "user_programmatic_access_request_id": 3301, "repository_selection": "all",
+            "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Firefox/126.0"}));
+        assert_eq!(
+            (denied.outcome.as_str(), denied.error_code.as_deref()),
+            ("failure", Some("request_denied"))
+        );
+        assert_eq!(denied.target.as_deref(), Some("mallory"));
+
+        let rejected = parse(json!({"actor": "github-actor", "org": "Example-Org",
+            "repo": "Example-Org/repo-123", "created_at": 1611616633246_i64,
+            "action": "protected_branch.rejected_ref_update",
+            "actor_location": {"country_code": "US"}}));
+        assert_eq!(
+            (rejected.outcome.as_str(), rejected.error_code.as_deref()),
+            ("failure", Some("rejected_ref_update"))
+        );
+
+        let request = |status: u16| {
+            parse(
+                json!({"@timestamp": 1741611465102_i64, "_document_id": "Zt3XoecTsz6kAS-87bAEzQ",
+                "action": "api.request", "actor": "user_actor", "actor_id": 11111,
+                "actor_is_bot": false, "actor_location": {"country_code": "IN"},
+                "business": "enterprise-account", "business_id": 222222,
+                "created_at": 1741611465102_i64,
+                "hashed_token": "E8Fzcgs3TQXqhrKKC/qNR+2XZnaK3ykQBSAt1kPMiJs=",
+                "org": "user-delete", "org_id": 3333333, "request_category": "api",
+                "request_method": "GET", "route": "/repos/{owner}/{repo}/pulls",
+                "status_code": status, "token_id": 555555, "token_scopes": "repo,read:org",
+                "user_agent": "curl/7.79.1"}),
+            )
+        };
+        let ok = request(200);
+        assert_eq!((ok.outcome.as_str(), ok.error_code), ("success", None));
+        let forbidden = request(403);
+        assert_eq!(
+            (forbidden.outcome.as_str(), forbidden.error_code.as_deref()),
+            ("failure", Some("403"))
+        );
+        assert_eq!(forbidden.credential_id.as_deref(), Some("555555"));
+
+        // Look-alikes that succeeded: an owner turning off an OAuth app's access, a bypass of
+        // push protection that went through, a status code on an action without one.
+        for (action, extra) in [
+            ("org.oauth_app_access_denied", json!({})),
+            ("secret_scanning_push_protection.bypass", json!({})),
+            ("hook.create", json!({"status_code": 500})),
+        ] {
+            let mut r = json!({"@timestamp": 1777903600000_i64, "action": action,
+                "actor": "erin", "org": "acme", "repo": "acme/api"});
+            if let (Some(o), Some(x)) = (r.as_object_mut(), extra.as_object()) {
+                o.extend(x.clone());
+            }
+            let e = parse(r);
+            assert_eq!(
+                (e.outcome.as_str(), e.error_code),
+                ("success", None),
+                "{action}"
+            );
+        }
     }
 }

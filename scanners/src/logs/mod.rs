@@ -10,7 +10,8 @@
 //!   [`entra_audit_download`], GitHub's audit log export through [`github_export`]).
 //! - one module per format behind [`LogParser`]: [`cloudtrail`], [`gcp_audit`],
 //!   [`k8s_audit`], [`entra`] (sign-ins and audit logs), [`azure_activity`],
-//!   [`github_audit`], [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
+//!   [`github_audit`] (with [`github_events`]: what some of its actions mean),
+//!   [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
 //!   lists them explicitly, in detection order.
 //! - [`siem`]: records as SIEMs and pipelines export them (Splunk, Elasticsearch / OpenSearch,
 //!   Sentinel, Pub/Sub), taken back to the source's record.
@@ -38,6 +39,7 @@ pub mod fields;
 pub mod gcp_audit;
 pub mod generate;
 pub mod github_audit;
+pub mod github_events;
 pub mod github_export;
 #[cfg(feature = "collect")]
 pub mod ingest;
