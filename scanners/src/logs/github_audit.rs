@@ -16,6 +16,13 @@
 //! `data`), or `actor_location.ip` (Elastic's enterprise audit test events,
 //! `test-enterprise-audit-json.log`); events with only `actor_location.country_code` have none.
 //!
+//! Credentials issued ([`github_events::ISSUING`]): a deploy or SSH key added
+//! (`public_key.create`, its `fingerprint`), a fine-grained token created, regenerated or
+//! granted access (`personal_access_token.*`, `user_programmatic_access_id`), an OAuth app's or
+//! GitHub App's client secret generated (the app's `oauth_application_id` /
+//! `application_client_id`). Removals issue nothing; a denied token request names the token
+//! and failed, so the engine shows it refused, not issued.
+//!
 //! Every event succeeded but those of an action that records a refused attempt (a denied token
 //! request, a rejected branch update, a failed key verification, sign-in or SCIM request:
 //! [`github_events::REFUSED`]) and the API requests GitHub answered with an HTTP error
@@ -68,13 +75,9 @@ impl LogParser for GithubAudit {
         } else {
             "user"
         };
-        let issued = (action.ends_with(".create") || action.ends_with(".access_granted"))
-            .then(|| {
-                (action.contains("token") || action.contains("key"))
-                    .then(|| first_field(r, &["token_id", "fingerprint", "key_id"]))
-                    .flatten()
-            })
-            .flatten();
+        let issued = issued(r, &action, token_id.as_deref(), access.is_some());
+        // `token_id` is the actor's credential, unless it named the token the action issued.
+        let credential_id = token_id.filter(|t| Some(t) != issued.as_ref());
         let (outcome, error_code) = outcome(r, &action);
         let attributes = fields::attributes(&[
             ("programmatic_access_type", access.clone().map(Value::from)),
@@ -100,11 +103,21 @@ impl LogParser for GithubAudit {
             actor_type: Some(actor_type.into()),
             actor: actor.clone(),
             actor_id: actor,
-            credential_id: token_id,
+            credential_id,
             credential_kind: credential_kind.map(str::to_string),
             session_issuer: None,
             chain: Vec::new(),
-            target: first_field(r, &["repo", "repository", "team", "user"]),
+            target: first_field(
+                r,
+                &[
+                    "repo",
+                    "repository",
+                    "team",
+                    "user",
+                    "integration",
+                    "oauth_application",
+                ],
+            ),
             region: None,
             source_ip: first_field(r, &["actor_ip", "actor_location.ip"]).map(|s| fields::ip(&s)),
             user_agent: field(r, "user_agent").map(|u| fields::redact(&u)),
@@ -117,6 +130,21 @@ impl LogParser for GithubAudit {
             attributes,
         })
     }
+}
+
+/// The credential an issuing action ([`github_events::ISSUING`]) issued: the first of its id
+/// keys the event has, else the event's `token_id` when that names the token the action is
+/// about (an owner's grant in the web interface, where the actor used no token: no
+/// `programmatic_access_type`, no `hashed_token`). Other actions, removals among them, issue
+/// nothing.
+fn issued(r: &Value, action: &str, token_id: Option<&str>, token_used: bool) -> Option<String> {
+    let issuing = github_events::issuing(action)?;
+    first_field(r, issuing.ids).or_else(|| {
+        let actor_token = token_used || field(r, "hashed_token").is_some();
+        (issuing.token_is_subject && !actor_token)
+            .then(|| token_id.map(str::to_string))
+            .flatten()
+    })
 }
 
 /// `failure` with its evidence for an action that records a refused attempt
@@ -377,5 +405,151 @@ mod tests {
                 "{action}"
             );
         }
+    }
+
+    /// Keys and tokens issued, with the fields github/docs lists for each action
+    /// (`src/audit-logs/data/ghec/enterprise.json`): a deploy key added through the API with a
+    /// classic token (`public_key.create`: `key`, `fingerprint`, `title`, `read_only`; the
+    /// token is the actor's), a fine-grained token granted by an owner in the web interface,
+    /// an OAuth app's and a GitHub App's client secret generated. Removals and a key without a
+    /// fingerprint (Panther's `public_key.create` test event) issue nothing.
+    #[test]
+    fn issued_keys_tokens_and_secrets_name_the_new_credential() {
+        let key = parse(
+            json!({"@timestamp": 1777896000000_i64, "_document_id": "a2V5LWFkZGVk",
+            "action": "public_key.create", "actor": "alice", "actor_id": 1201,
+            "actor_ip": "198.51.100.23", "org": "acme", "org_id": 9001, "repo": "acme/api",
+            "repo_id": 4401, "created_at": 1777896000000_i64, "operation_type": "create",
+            "programmatic_access_type": "Personal access token (classic)", "token_id": 880011,
+            "hashed_token": "p8lBzKC7yUeIbNmd1Xw1cyqxqJ3b0Nl9mB3n3tO0cAo=",
+            "token_scopes": "repo,admin:public_key", "user_agent": "terraform-provider-github",
+            "title": "deploy-prod", "read_only": false,
+            "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHx9example",
+            "fingerprint": "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"}),
+        );
+        assert_eq!(
+            key.issued_credential_id.as_deref(),
+            Some("SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8")
+        );
+        assert_eq!(
+            key.credential_id.as_deref(),
+            Some("880011"),
+            "the actor's token"
+        );
+        assert_eq!(key.target.as_deref(), Some("acme/api"));
+        assert_eq!(key.outcome, "success");
+
+        // An owner grants a fine-grained token in the web interface: the token is the subject.
+        let grant = json!({"@timestamp": 1777899600000_i64, "_document_id": "Z3JhbnRlZA",
+            "action": "personal_access_token.access_granted", "actor": "erin",
+            "actor_id": 1402, "org": "acme", "user": "release-bot", "user_id": 1888,
+            "user_programmatic_access_id": 5551234, "user_programmatic_access_name": "release",
+            "repository_selection": "selected", "created_at": 1777899600000_i64,
+            "operation_type": "access"});
+        let granted = parse(grant.clone());
+        assert_eq!(granted.issued_credential_id.as_deref(), Some("5551234"));
+        assert_eq!(granted.credential_id, None);
+        assert_eq!(granted.target.as_deref(), Some("release-bot"));
+        // Exports that name the token by `token_id` only: the same token, not the actor's.
+        let mut by_token = grant.clone();
+        if let Some(o) = by_token.as_object_mut() {
+            o.remove("user_programmatic_access_id");
+            o.insert("token_id".into(), json!(5551234));
+        }
+        let by_token = parse(by_token);
+        assert_eq!(
+            (
+                by_token.issued_credential_id.as_deref(),
+                by_token.credential_id
+            ),
+            (Some("5551234"), None)
+        );
+        // Granted through the API with the owner's own token: that `token_id` is the owner's.
+        let mut by_api = grant;
+        if let Some(o) = by_api.as_object_mut() {
+            o.remove("user_programmatic_access_id");
+            o.insert("token_id".into(), json!(880011));
+            o.insert(
+                "programmatic_access_type".into(),
+                json!("Personal access token (classic)"),
+            );
+        }
+        let by_api = parse(by_api);
+        assert_eq!(by_api.issued_credential_id, None);
+        assert_eq!(by_api.credential_id.as_deref(), Some("880011"));
+
+        let oauth = parse(json!({"@timestamp": 1777903200000_i64,
+            "action": "oauth_application.generate_client_secret", "actor": "alice",
+            "org": "acme", "oauth_application": "acme-dashboard", "oauth_application_id": 310042,
+            "operation_type": "modify"}));
+        assert_eq!(oauth.issued_credential_id.as_deref(), Some("310042"));
+        assert_eq!(oauth.target.as_deref(), Some("acme-dashboard"));
+        let app = parse(json!({"@timestamp": 1777903260000_i64,
+            "action": "integration.generate_client_secret", "actor": "alice", "org": "acme",
+            "name": "acme-deployer", "integration": "acme-deployer",
+            "application_client_id": "Iv23liQmZ4xExample1", "operation_type": "modify"}));
+        assert_eq!(
+            app.issued_credential_id.as_deref(),
+            Some("Iv23liQmZ4xExample1")
+        );
+        assert_eq!(app.target.as_deref(), Some("acme-deployer"));
+
+        for (action, extra) in [
+            (
+                "public_key.delete",
+                json!({"fingerprint": "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"}),
+            ),
+            (
+                "personal_access_token.access_revoked",
+                json!({"user_programmatic_access_id": 5551234}),
+            ),
+            (
+                "personal_access_token.request_created",
+                json!({"user_programmatic_access_id": 5551234}),
+            ),
+            (
+                "oauth_application.remove_client_secret",
+                json!({"oauth_application_id": 310042}),
+            ),
+            (
+                "integration.remove_client_secret",
+                json!({"application_client_id": "Iv23liQmZ4xExample1"}),
+            ),
+            // Panther's `GitHub - User Access Key Created`: no fingerprint, nothing to name.
+            ("public_key.create", json!({})),
+            // Not a GitHub action (deploy keys are `public_key.*`), whatever its id.
+            ("deploy_key.create", json!({"key_id": 77})),
+        ] {
+            let mut r = json!({"actor": "cat", "action": action, "created_at": 1621305118553_i64,
+                "repo": "my-org/my-repo", "token_id": 5551234});
+            if let (Some(o), Some(x)) = (r.as_object_mut(), extra.as_object()) {
+                o.extend(x.clone());
+            }
+            assert_eq!(parse(r).issued_credential_id, None, "{action}");
+        }
+    }
+
+    /// A denied token request names its token and failed: the engine shows the token
+    /// refused, not issued, and leaves it out of issuance. Older exports name it under `data`.
+    #[test]
+    fn a_denied_request_names_its_token_and_fails() {
+        let denied = parse(json!({"created_at": 1777903600000_i64,
+            "action": "personal_access_token.request_denied", "actor": "erin", "org": "acme",
+            "user": "mallory", "data": {"token_id": 7770001,
+            "user_programmatic_access_name": "sync-all-repos"}}));
+        assert_eq!(denied.issued_credential_id.as_deref(), Some("7770001"));
+        assert_eq!(denied.credential_id, None);
+        assert_eq!(
+            (denied.outcome.as_str(), denied.error_code.as_deref()),
+            ("failure", Some("request_denied"))
+        );
+        let nested_key = parse(json!({"created_at": 1777896000000_i64,
+            "action": "public_key.create", "actor": "alice", "org": "acme", "repo": "acme/api",
+            "data": {"fingerprint": "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
+                     "title": "deploy-prod", "read_only": true}}));
+        assert_eq!(
+            nested_key.issued_credential_id.as_deref(),
+            Some("SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8")
+        );
     }
 }

@@ -10,8 +10,8 @@
 //!   [`entra_audit_download`], GitHub's audit log export through [`github_export`]).
 //! - one module per format behind [`LogParser`]: [`cloudtrail`], [`gcp_audit`],
 //!   [`k8s_audit`], [`entra`] (sign-ins and audit logs), [`azure_activity`],
-//!   [`github_audit`] (with [`github_events`]: what some of its actions mean),
-//!   [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
+//!   [`github_audit`] (with [`github_events`]: the actions that issue a credential or record
+//!   a refused attempt), [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
 //!   lists them explicitly, in detection order.
 //! - [`siem`]: records as SIEMs and pipelines export them (Splunk, Elasticsearch / OpenSearch,
 //!   Sentinel, Pub/Sub), taken back to the source's record.
