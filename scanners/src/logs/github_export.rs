@@ -36,7 +36,9 @@
 //! is an integer is a number, other cells are text; so an event whose JSON holds a number
 //! elsewhere (a latitude) or a null has another digest, which matters only when the export
 //! has no `_document_id` (the event id then). Event-specific keys that older exports keep
-//! under `data.` stay there, as in their JSON.
+//! under `data.` stay there, as in their JSON, and the parser reads them there
+//! (`data.actor_ip`, `data.fingerprint`, `data.token_id`, ...): the same address, issuance and
+//! outcome as from the JSON.
 
 use serde_json::{Map, Number, Value};
 
@@ -46,7 +48,8 @@ use super::fields;
 const TIME: &[&str] = &["@timestamp", "created_at"];
 
 /// Columns of GitHub's events that a header needs one of, besides `action`, `actor` and a time
-/// (which other audit exports have too); `actor_location.*` counts as one.
+/// (which other audit exports have too); `actor_location.*` counts as one. The `data.` ones
+/// are the documented keys older exports nest there.
 const GITHUB_ONLY: &[&str] = &[
     "_document_id",
     "org",
@@ -58,6 +61,12 @@ const GITHUB_ONLY: &[&str] = &[
     "hashed_token",
     "token_id",
     "operation_type",
+    "data.hook_id",
+    "data.events",
+    "data.events_were",
+    "data.target_login",
+    "data.old_user",
+    "data.team",
 ];
 
 /// A column name as the events' key: trimmed, lower case (GitHub's keys are).
@@ -227,6 +236,8 @@ mod tests {
             "@timestamp,actor,action,org,business,repo,repository_public,user,protocol_name",
             "@timestamp,_document_id,action,actor,actor_id,actor_ip,programmatic_access_type,token_id,hashed_token",
             " Action , ACTOR ,Created_At,Org",
+            // An older export of an enterprise's hook events: only `data.` keys are GitHub's.
+            "action,actor,created_at,data.hook_id,data.events",
         ] {
             assert!(is_header(&names(header)), "{header}");
         }
@@ -238,6 +249,7 @@ mod tests {
             "timestamp,actor_access_token_id,actor_user_name,action,previous,next",
             "action,org,repo,created_at",
             "actor,org,repo,created_at",
+            "action,actor,created_at,data.id,data.value",
             // The consoles' downloads, prose, a licence.
             "Event ID,Event time,User name,Event name,AWS access key,Event source",
             "Date (UTC),Request ID,Sign-in error code,Service principal ID",
@@ -383,6 +395,52 @@ mod tests {
         assert_eq!(
             integer("18446744073709551615"),
             Some(Number::from(u64::MAX))
+        );
+    }
+
+    /// Older exports' nested keys and refused events, exported: the row is the event's JSON
+    /// again (`data.read_only` a boolean, `data.token_id` a number) and its event the same,
+    /// the key's issuance, the address under `data`, the denied request's failure included.
+    #[test]
+    fn nested_keys_and_refusals_read_as_their_json() {
+        let events = [
+            json!({"created_at": 1777896000000_i64, "action": "public_key.create",
+                "actor": "alice", "org": "acme", "repo": "acme/api",
+                "data": {"fingerprint": "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
+                         "title": "deploy-prod", "read_only": false,
+                         "actor_ip": "198.51.100.23", "user_agent": "Mozilla/5.0 Firefox/126.0"}}),
+            json!({"created_at": 1777903600000_i64, "_document_id": "gh-ent-0002",
+                "action": "personal_access_token.request_denied", "actor": "erin",
+                "org": "acme", "user": "mallory", "user_programmatic_access_request_id": 3301,
+                "data": {"token_id": 7770001, "user_programmatic_access_name": "sync-all-repos"}}),
+        ];
+        let (header, rows) = export(&events);
+        assert!(header.iter().any(|h| h == "data.fingerprint"), "{header:?}");
+        let columns = Columns::of(&header).expect("the export");
+        for (json, row) in events.iter().zip(&rows) {
+            let record = columns.record(row.iter().map(String::as_str));
+            assert_eq!(record.as_ref(), Some(json));
+            assert_eq!(event(record.expect("record")), event(json.clone()));
+        }
+        let key = event(events[0].clone());
+        assert_eq!(
+            (
+                key.issued_credential_id.as_deref(),
+                key.source_ip.as_deref()
+            ),
+            (
+                Some("SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"),
+                Some("198.51.100.23")
+            )
+        );
+        let denied = event(events[1].clone());
+        assert_eq!(
+            (
+                denied.outcome.as_str(),
+                denied.error_code.as_deref(),
+                denied.issued_credential_id.as_deref()
+            ),
+            ("failure", Some("request_denied"), Some("7770001"))
         );
     }
 }
