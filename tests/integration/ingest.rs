@@ -1691,3 +1691,192 @@ fn trace_goes_from_an_edge_request_back_to_the_issuer() {
     assert_eq!(out.status.code(), Some(1));
     assert!(harness::stderr(&out).contains("nothing is known"));
 }
+
+/// GitHub audit events in the shapes besides today's streaming one, end to end: an older
+/// export's deploy key with the event's own keys under `data` (its fingerprint, the actor's
+/// address and agent), a fine-grained token whose request an owner denied, then refused by the
+/// API. Ingested, the key is issued by alice and traces to her; the token is refused, not
+/// issued, its refusals are failures, and issuance (owner candidates) has the key only.
+#[test]
+fn github_nested_data_and_refused_events_end_to_end() {
+    let tmp = harness::temp();
+    let dir = tmp.path().join("github");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let events = [
+        // An older organization export: the event's own keys under `data`, as the documented
+        // `data.*` keys are (github/docs `data/reusables/audit_log/exported-log-keys-and-values.md`);
+        // `public_key.create`'s keys (`key`, `fingerprint`, `title`, `read_only`) as
+        // `src/audit-logs/data/ghec/enterprise.json` lists them.
+        serde_json::json!({"action": "public_key.create", "actor": "alice", "org": "acme",
+            "repo": "acme/api", "user": "alice", "created_at": 1777896000000_i64,
+            "actor_location": {"country_code": "NL"},
+            "data": {"fingerprint": "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
+                     "title": "deploy-prod", "read_only": false,
+                     "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHx9example",
+                     "actor_ip": "198.51.100.023",
+                     "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0"}}),
+        // Streaming: an owner denies the token's request in the web interface (the fields of
+        // `personal_access_token.request_denied`; `token_id` names the token, the owner used none).
+        serde_json::json!({"@timestamp": 1777903200000_i64, "_document_id": "gh-ent-0002",
+            "action": "personal_access_token.request_denied", "actor": "erin",
+            "actor_id": 1402, "actor_ip": "203.0.113.40", "org": "acme", "org_id": 9001,
+            "business": "acme-corp", "business_id": 77, "created_at": 1777903200000_i64,
+            "operation_type": "remove", "user": "mallory", "user_id": 1777,
+            "token_id": 7770001, "user_programmatic_access_name": "sync-all-repos",
+            "user_programmatic_access_request_id": 3301, "repository_selection": "all",
+            "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Firefox/126.0"}),
+        // The token then used against the organization's API, answered 403 (`api.request`, as
+        // audit-log streaming records API requests, with `status_code`).
+        serde_json::json!({"@timestamp": 1777906800000_i64, "_document_id": "gh-ent-0003",
+            "action": "api.request", "actor": "mallory", "actor_id": 1777,
+            "actor_ip": "198.51.100.99", "org": "acme", "org_id": 9001,
+            "business": "acme-corp", "business_id": 77, "created_at": 1777906800000_i64,
+            "programmatic_access_type": "Fine-grained personal access token",
+            "token_id": 7770001, "hashed_token": "Wb2Lz3mC0uQ7Rk1sYp8vNa4dXe6fGh9jKl5oTq2rSw0=",
+            "request_category": "api", "request_method": "GET",
+            "route": "/repos/{owner}/{repo}/contents/{path}", "status_code": 403,
+            "user_agent": "python-requests/2.32.3"}),
+    ];
+    let ndjson: Vec<String> = events.iter().map(Value::to_string).collect();
+    std::fs::write(dir.join("audit.ndjson"), ndjson.join("\n")).expect("write");
+    let store = tmp.path().join("store.duckdb");
+    let out = ingest(
+        &store,
+        &[&dir.display().to_string(), "--output", "json"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", harness::stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let github = &report["formats"]["github_audit"];
+    assert_eq!(
+        (&github["read"], &github["ingested"], &github["quarantined"]),
+        (&Value::from(3), &Value::from(3), &Value::from(0)),
+        "{report:#}"
+    );
+
+    let stored = events_as_read(&store);
+    let key = stored
+        .values()
+        .find(|e| e["action"] == "public_key.create")
+        .expect("the key");
+    assert_eq!(
+        [
+            &key["issued_credential_id"],
+            &key["source_ip"],
+            &key["target"],
+            &key["outcome"],
+        ],
+        [
+            "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
+            "198.51.100.23",
+            "acme/api",
+            "success"
+        ]
+        .map(Value::from)
+        .each_ref()
+    );
+    assert!(
+        key["user_agent"]
+            .as_str()
+            .is_some_and(|a| a.contains("Firefox/126.0")),
+        "{key}"
+    );
+    let denied = &stored["gh-ent-0002"];
+    assert_eq!(
+        [
+            &denied["outcome"],
+            &denied["error_code"],
+            &denied["issued_credential_id"],
+            &denied["credential_id"],
+        ],
+        [
+            Value::from("failure"),
+            Value::from("request_denied"),
+            Value::from("7770001"),
+            Value::Null
+        ]
+        .each_ref()
+    );
+    let refused = &stored["gh-ent-0003"];
+    assert_eq!(
+        [
+            &refused["outcome"],
+            &refused["error_code"],
+            &refused["credential_id"],
+            &refused["credential_kind"],
+        ],
+        ["failure", "403", "7770001", "pat_fine_grained"]
+            .map(Value::from)
+            .each_ref()
+    );
+
+    let trace = |subject: &str| {
+        let out = harness::nhiscope(&store, &["trace", subject, "--output", "json"]);
+        assert!(out.status.success(), "{}", harness::stderr(&out));
+        let t: Value = serde_json::from_slice(&out.stdout).expect("json trace");
+        t["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| {
+                (
+                    s["kind"].as_str().unwrap_or_default().to_string(),
+                    s["text"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // The key: issued by alice, for the repository.
+    let steps = trace("SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8");
+    assert!(
+        steps.contains(&(
+            "issued".into(),
+            "public_key.create 2026-05-04T12:00:00 by alice using - (for acme/api)".into()
+        )),
+        "{steps:#?}"
+    );
+    // The token: refused by erin, never issued; its 403 among its actions.
+    let steps = trace("7770001");
+    assert!(
+        steps.contains(&(
+            "refused".into(),
+            "personal_access_token.request_denied 2026-05-04T14:00:00 by erin using - (for mallory)"
+                .into()
+        )),
+        "{steps:#?}"
+    );
+    assert!(!steps.iter().any(|(k, _)| k == "issued"), "{steps:#?}");
+    assert!(
+        steps
+            .iter()
+            .any(|(k, t)| k == "action" && t.starts_with("api.request on - x1")),
+        "{steps:#?}"
+    );
+
+    // Issuance (the owner candidates) has the key and not the refused token; the token's
+    // activity counts its refused request.
+    let db = harness::open(&store);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let query = |sql: &str| {
+        rt.block_on(async {
+            let a = nhiscope_engine::analysis::Analysis::new(&db, Snapshot::Current, 0, false)
+                .await
+                .expect("analysis");
+            harness::batches_json(&a.query(sql).await.expect("query"))
+        })
+    };
+    let issuance =
+        query("SELECT subject_id, issued_by, issued_for FROM issuance ORDER BY subject_id");
+    assert_eq!(
+        issuance,
+        vec![serde_json::json!({
+            "subject_id": "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
+            "issued_by": "alice", "issued_for": "acme/api"})]
+    );
+    let activity =
+        query("SELECT events, failures FROM credential_activity WHERE credential_id = '7770001'");
+    assert_eq!(
+        activity,
+        vec![serde_json::json!({"events": 1, "failures": 1})]
+    );
+}

@@ -307,6 +307,52 @@ fn panther_gcp_k8s_and_github_events() {
     assert_eq!(app.actor_type.as_deref(), Some("bot"));
     assert_eq!(app.credential_kind.as_deref(), Some("app_token"));
     assert_eq!(app.interactive, Some(false));
+    // The older exports' shape: the team under `data` (`team.*` events, `data.team`).
+    for line in [32, 87, 88, 89] {
+        let team = events.get(&line).expect("team event");
+        assert!(
+            team.attributes
+                .as_deref()
+                .is_some_and(|a| a.contains(r#""team":"my-org/my-team""#)),
+            "line {line}: {:?}",
+            team.attributes
+        );
+    }
+    // The actor's address when there is one, none from a country alone.
+    assert_eq!(
+        events.get(&12).and_then(|e| e.source_ip.as_deref()),
+        Some("12.12.12.12")
+    );
+    let clone = events.get(&69).expect("line 69");
+    assert_eq!(
+        (
+            clone.source_ip.as_deref(),
+            clone.credential_id.as_deref(),
+            clone.credential_kind.as_deref()
+        ),
+        (Some("5.6.7.8"), Some("0123456789"), Some("oauth_token"))
+    );
+    let located = events.get(&4).expect("line 4");
+    assert_eq!(
+        (located.action.as_str(), located.source_ip.as_deref()),
+        ("repository_secret_scanning_push_protection.disable", None)
+    );
+    // A key added or removed without a fingerprint names no credential: nothing issued, and
+    // none of Panther's GitHub events records a refused attempt.
+    for line in [90, 91] {
+        let key = events.get(&line).expect("public_key event");
+        assert!(key.action.starts_with("public_key."), "{}", key.action);
+        assert_eq!(key.issued_credential_id, None, "line {line}");
+    }
+    for (line, e) in &events {
+        assert_eq!(e.issued_credential_id, None, "line {line}: {}", e.action);
+        assert_eq!(
+            (e.outcome.as_str(), e.error_code.as_deref()),
+            ("success", None),
+            "line {line}: {}",
+            e.action
+        );
+    }
 }
 
 #[test]
