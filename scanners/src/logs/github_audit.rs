@@ -75,9 +75,14 @@ impl LogParser for GithubAudit {
         } else {
             "user"
         };
-        let issued = issued(r, &action, token_id.as_deref(), access.is_some());
-        // `token_id` is the actor's credential, unless it named the token the action issued.
-        let credential_id = token_id.filter(|t| Some(t) != issued.as_ref());
+        // An owner's action on a token in the web interface (no token of the actor's: no
+        // `programmatic_access_type`, no `hashed_token`): the event's `token_id` is that token.
+        let token_is_subject = github_events::issuing(&action).is_some_and(|i| i.token_is_subject)
+            && access.is_none()
+            && field(r, "hashed_token").is_none();
+        let issued = issued(r, &action, token_id.as_deref().filter(|_| token_is_subject));
+        // Otherwise `token_id` is the credential the actor used.
+        let credential_id = token_id.filter(|_| !token_is_subject);
         let (outcome, error_code) = outcome(r, &action);
         let attributes = fields::attributes(&[
             ("programmatic_access_type", access.clone().map(Value::from)),
@@ -133,18 +138,11 @@ impl LogParser for GithubAudit {
 }
 
 /// The credential an issuing action ([`github_events::ISSUING`]) issued: the first of its id
-/// keys the event has, else the event's `token_id` when that names the token the action is
-/// about (an owner's grant in the web interface, where the actor used no token: no
-/// `programmatic_access_type`, no `hashed_token`). Other actions, removals among them, issue
-/// nothing.
-fn issued(r: &Value, action: &str, token_id: Option<&str>, token_used: bool) -> Option<String> {
+/// keys the event has, else `subject_token` (the event's `token_id` when it names the token the
+/// action is about). Other actions, removals among them, issue nothing.
+fn issued(r: &Value, action: &str, subject_token: Option<&str>) -> Option<String> {
     let issuing = github_events::issuing(action)?;
-    first_field(r, issuing.ids).or_else(|| {
-        let actor_token = token_used || field(r, "hashed_token").is_some();
-        (issuing.token_is_subject && !actor_token)
-            .then(|| token_id.map(str::to_string))
-            .flatten()
-    })
+    first_field(r, issuing.ids).or_else(|| subject_token.map(str::to_string))
 }
 
 /// `failure` with its evidence for an action that records a refused attempt
@@ -449,6 +447,12 @@ mod tests {
         let granted = parse(grant.clone());
         assert_eq!(granted.issued_credential_id.as_deref(), Some("5551234"));
         assert_eq!(granted.credential_id, None);
+        // Both keys: the same token, and still not a token of the owner's.
+        let mut both = grant.clone();
+        if let Some(o) = both.as_object_mut() {
+            o.insert("token_id".into(), json!(5551234));
+        }
+        assert_eq!(parse(both), granted);
         assert_eq!(granted.target.as_deref(), Some("release-bot"));
         // Exports that name the token by `token_id` only: the same token, not the actor's.
         let mut by_token = grant.clone();
