@@ -125,7 +125,7 @@ pub const VIEWS: &[(&str, &str)] = &[
                 OR e.action IN ('CreateUser', 'CreateRole', 'CreateServiceLinkedRole',
                                 'google.iam.admin.v1.CreateServiceAccount',
                                 'Add service principal', 'Add application',
-                                'create', 'integration_installation.create', 'deploy_key.create'))",
+                                'create', 'integration_installation.create'))",
     ),
 ];
 
