@@ -193,6 +193,21 @@ pub(super) fn console_column<F: Copy>(columns: &[(&str, F)], name: &str) -> Opti
     columns.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
+/// The cells of one row of a console download under a column its module maps (`fields`, by
+/// position in the header), with their field; cells blank once trimmed are left out, the
+/// others kept as they are.
+pub(super) fn mapped_cells<'r, F: Copy>(
+    fields: &[Option<F>],
+    row: impl IntoIterator<Item = &'r str>,
+) -> Vec<(F, &'r str)> {
+    fields
+        .iter()
+        .zip(row)
+        .filter_map(|(f, cell)| Some(((*f)?, cell)))
+        .filter(|(_, cell)| !cell.trim().is_empty())
+        .collect()
+}
+
 /// The value a cell spells: absent when empty or `null`, JSON or Hive text read into what it
 /// holds, text otherwise.
 fn cell(text: &str) -> Option<Value> {

@@ -45,6 +45,8 @@
 
 use serde_json::{Map, Value};
 
+use super::csv_rows;
+
 /// Where a column of the download goes in a Graph `directoryAudit` object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
@@ -201,13 +203,7 @@ impl Columns {
     /// The Graph `directoryAudit` object of one row; `None` for a row with nothing in its
     /// columns.
     pub fn record<'r>(&self, row: impl IntoIterator<Item = &'r str>) -> Option<Value> {
-        let cells: Vec<(Field, &str)> = self
-            .fields
-            .iter()
-            .zip(row)
-            .filter_map(|(f, cell)| Some(((*f)?, cell)))
-            .filter(|(_, cell)| !cell.trim().is_empty())
-            .collect();
+        let cells = csv_rows::mapped_cells(&self.fields, row);
         if cells.is_empty() {
             return None;
         }

@@ -142,13 +142,8 @@ impl Columns {
     /// The Graph `signIn` object of one row; `None` for a row with nothing in its columns.
     pub fn record<'r>(&self, row: impl IntoIterator<Item = &'r str>) -> Option<Value> {
         let mut record = Map::new();
-        for (field, cell) in self.fields.iter().zip(row) {
-            let (Some(field), cell) = (field, cell.trim()) else {
-                continue;
-            };
-            if cell.is_empty() {
-                continue;
-            }
+        for (field, cell) in csv_rows::mapped_cells(&self.fields, row) {
+            let cell = cell.trim();
             match field {
                 Field::Graph(path) => {
                     let _ = fields::insert_path(&mut record, path, Value::from(cell));

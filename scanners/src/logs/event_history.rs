@@ -102,12 +102,9 @@ impl Columns {
     /// The CloudTrail record of one row: the event's JSON when the row has it (an object),
     /// else the columns mapped; `None` for a row with nothing in them.
     pub fn record<'r>(&self, row: impl IntoIterator<Item = &'r str>) -> Option<Value> {
-        let cells: Vec<(Field, &str)> = self
-            .fields
-            .iter()
-            .zip(row)
-            .filter_map(|(f, cell)| Some(((*f)?, cell.trim())))
-            .filter(|(_, cell)| !cell.is_empty())
+        let cells: Vec<(Field, &str)> = csv_rows::mapped_cells(&self.fields, row)
+            .into_iter()
+            .map(|(f, cell)| (f, cell.trim()))
             .collect();
         let event = cells
             .iter()

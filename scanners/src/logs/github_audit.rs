@@ -77,10 +77,12 @@ impl LogParser for GithubAudit {
         };
         // An owner's action on a token in the web interface (no token of the actor's: no
         // `programmatic_access_type`, no `hashed_token`): the event's `token_id` is that token.
-        let token_is_subject = github_events::issuing(&action).is_some_and(|i| i.token_is_subject)
+        let issuing = github_events::issuing(&action);
+        let token_is_subject = issuing.is_some_and(|i| i.token_is_subject)
             && access.is_none()
             && field(r, "hashed_token").is_none();
-        let issued = issued(r, &action, token_id.as_deref().filter(|_| token_is_subject));
+        let issued =
+            issuing.and_then(|i| issued(r, i, token_id.as_deref().filter(|_| token_is_subject)));
         // Otherwise `token_id` is the credential the actor used.
         let credential_id = token_id.filter(|_| !token_is_subject);
         let (outcome, error_code) = outcome(r, &action);
@@ -137,11 +139,14 @@ impl LogParser for GithubAudit {
     }
 }
 
-/// The credential an issuing action ([`github_events::ISSUING`]) issued: the first of its id
-/// keys the event has, else `subject_token` (the event's `token_id` when it names the token the
-/// action is about). Other actions, removals among them, issue nothing.
-fn issued(r: &Value, action: &str, subject_token: Option<&str>) -> Option<String> {
-    let issuing = github_events::issuing(action)?;
+/// The credential an issuing action ([`github_events::ISSUING`]; other actions, removals
+/// among them, issue nothing) issued: the first of its id keys the event has, else
+/// `subject_token` (the event's `token_id` when it names the token the action is about).
+fn issued(
+    r: &Value,
+    issuing: &github_events::Issuing,
+    subject_token: Option<&str>,
+) -> Option<String> {
     first_field(r, issuing.ids).or_else(|| subject_token.map(str::to_string))
 }
 
