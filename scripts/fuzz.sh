@@ -23,7 +23,9 @@ trap 'rm -rf "$SEEDS"' EXIT
 # node's container log split by the runtime, and in the CloudTrail console's Event history CSV;
 # per file, its first records several to a line (as Firehose batches them), a garbage tail
 # among them; for the Entra sign-ins (SIGN_IN_RECORDS) and audit events (AUDIT_RECORDS), the
-# admin center's CSV downloads; for GitHub audit events (GITHUB_RECORDS), the CSV export.
+# admin center's CSV downloads; for GitHub audit events (GITHUB_RECORDS), the CSV export; per
+# file, its first records in syslog lines (JSON, and Ruby hashes as GitHub Enterprise Server
+# writes them).
 python3 - "$SEEDS" tests/fixtures/logs ../shared/data <<'PY'
 import csv, hashlib, io, json, os, sys
 out, roots = sys.argv[1], sys.argv[2:]
@@ -248,6 +250,27 @@ def github_export_seeds(rs):
         export(events)
     return len(events)
 
+def ruby(v):
+    """`v` as Ruby's `inspect` prints it (symbol keys, `=>`, `nil`), as GitHub Enterprise
+    Server writes its audit entries."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(":%s=>%s" % (k, ruby(x)) if k.isidentifier()
+                               else "%s=>%s" % (json.dumps(k), ruby(x))
+                               for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(ruby(x) for x in v) + "]"
+    return "nil" if v is None else json.dumps(v)
+
+def syslog_seeds(rs):
+    """Records in syslog lines, as forwarders write them: BSD and RFC 5424 headers with the
+    record's JSON, and a BSD header with the record as a Ruby hash."""
+    lines = []
+    for i, r in enumerate(rs[:3]):
+        lines.append(b"Oct %2d 01:42:%02d host github_audit: " % (i + 1, i) + ruby(r).encode())
+        lines.append(b"<165>1 2026-01-05T07:01:02Z host app - - - " + json.dumps(r).encode())
+        lines.append(b"2026-01-05T07:01:02+00:00 host tag: " + json.dumps(r).encode())
+    seed(b"\n".join(lines) + b"\n")
+
 shape_records = sign_in_records = audit_records = github_records = 0
 for root in roots:
     for d, dirs, files in os.walk(root):
@@ -301,6 +324,7 @@ for root in roots:
             dicts = [r for r in records if isinstance(r, dict)]
             if dicts:
                 several_on_a_line_seeds(dicts)
+                syslog_seeds(dicts)
             for r in dicts:
                 if sign_in_records < SIGN_IN_RECORDS and sign_in_download_seeds(r):
                     sign_in_records += 1

@@ -1697,6 +1697,95 @@ fn trace_goes_from_an_edge_request_back_to_the_issuer() {
 /// address and agent), a fine-grained token whose request an owner denied, then refused by the
 /// API. Ingested, the key is issued by alice and traces to her; the token is refused, not
 /// issued, its refusals are failures, and issuance (owner candidates) has the key only.
+/// GitHub Enterprise Server's `/var/log/github/audit.log` (and what its log forwarding sends):
+/// syslog lines whose message is a Ruby hash (the entry GitHub's "Audit logging" page shows) or
+/// JSON (git pushes, which carry no action and no time, so nothing reads them as an event).
+#[test]
+fn github_enterprise_server_audit_log_lines_end_to_end() {
+    let tmp = harness::temp();
+    let log = tmp.path().join("audit.log");
+    let lines = [
+        r#"Oct 26 01:42:08 github-ent github_audit: {:created_at=>1351215728326, :actor_ip=>"10.0.0.51", :data=>{}, :user=>"some-user", :repo=>"some-user/some-repository", :actor=>"some-user", :actor_id=>2, :user_id=>2, :action=>"repo.create", :repo_id=>1, :from=>"repositories#create"}"#,
+        r#"Oct 26 02:19:31 github-ent github_audit: { "pid":22860, "program":"receive-pack", "pusher":"some-user", "real_ip":"10.0.0.51", "repo_name":"some-user/some-repository", "status":"post_receive_hook" }"#,
+        r#"Oct 26 03:00:00 github-ent github_audit: {:created_at=>1351220400000, :actor_ip=>"10.0.0.052", :actor=>"deployer", :action=>"public_key.create", :repo=>"some-user/some-repository", :data=>{:fingerprint=>"SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8", :title=>"ci \"prod\" key", :read_only=>false}}"#,
+        r#"Oct 26 03:00:01 github-ent github_audit: {:created_at=>1351220401000, :at=>#<Time 2012-10-26>, :action=>"repo.destroy"}"#,
+    ];
+    std::fs::write(&log, lines.join("\n") + "\n").expect("write");
+    let store = tmp.path().join("store.duckdb");
+    let out = ingest(
+        &store,
+        &[&log.display().to_string(), "--output", "json"],
+        b"",
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "some lines quarantined: {report:#}"
+    );
+    let github = &report["formats"]["github_audit"];
+    assert_eq!(
+        (&github["read"], &github["ingested"]),
+        (&Value::from(2), &Value::from(2)),
+        "{report:#}"
+    );
+    assert_eq!(report["formats"]["unknown"]["quarantined"], 2, "{report:#}");
+    let sample = report["quarantine_sample"].to_string();
+    assert!(
+        sample.contains("audit.log:2:"),
+        "the push, unrecognised: {sample}"
+    );
+    assert!(
+        sample.contains(
+            "audit.log:4: syslog line whose message is neither JSON nor a plain Ruby hash"
+        ),
+        "{sample}"
+    );
+
+    let stored: Vec<Value> = events_as_read(&store).into_values().collect();
+    let created = stored
+        .iter()
+        .find(|e| e["action"] == "repo.create")
+        .expect("repo.create");
+    assert_eq!(
+        [
+            &created["actor"],
+            &created["source_ip"],
+            &created["target"],
+            &created["event_time"]
+        ],
+        [
+            Value::from("some-user"),
+            Value::from("10.0.0.51"),
+            Value::from("some-user/some-repository"),
+            Value::from("2012-10-26T01:42:08.326"),
+        ]
+        .each_ref(),
+        "{created}"
+    );
+    let key = stored
+        .iter()
+        .find(|e| e["action"] == "public_key.create")
+        .expect("public_key.create");
+    assert_eq!(
+        [
+            &key["issued_credential_id"],
+            &key["source_ip"],
+            &key["actor"],
+            &key["outcome"]
+        ],
+        [
+            "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
+            "10.0.0.52",
+            "deployer",
+            "success"
+        ]
+        .map(Value::from)
+        .each_ref(),
+        "{key}"
+    );
+}
+
 #[test]
 fn github_nested_data_and_refused_events_end_to_end() {
     let tmp = harness::temp();

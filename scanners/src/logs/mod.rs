@@ -13,6 +13,8 @@
 //!   [`github_audit`] (with [`github_events`]: the actions that issue a credential or record
 //!   a refused attempt), [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
 //!   lists them explicitly, in detection order.
+//! - [`syslog`]: JSON records in syslog lines (RFC 3164 and 5424, as forwarders write them),
+//!   and [`ruby_hash`]: GitHub Enterprise Server's audit entries, Ruby hashes read as JSON.
 //! - [`siem`]: records as SIEMs and pipelines export them (Splunk, Elasticsearch / OpenSearch,
 //!   Sentinel, Pub/Sub), taken back to the source's record.
 //! - [`generate`]: synthetic CloudTrail for the ingest benchmark.
@@ -49,7 +51,9 @@ pub mod lenient;
 pub mod normalise;
 pub mod reader;
 pub mod robustness;
+pub mod ruby_hash;
 pub mod siem;
+pub mod syslog;
 
 use nhiscope_engine::model::EventRow;
 use serde_json::Value;

@@ -207,13 +207,24 @@ pub fn read_records_limited(
                 limits.line,
             );
         }
+        if super::syslog::message(&line).is_some() {
+            // Syslog lines carrying JSON records: read line by line (or cut into blocks)
+            // as NDJSON is, each line's message taken from it ([`deliver_text`]).
+            return offer_lines(
+                Box::new(Cursor::new(line).chain(input)),
+                0,
+                sink,
+                limits.line,
+            );
+        }
         if super::csv_rows::looks_like_header(&line) {
             return super::csv_rows::read_csv(Box::new(Cursor::new(line).chain(input)), sink);
         }
         sink.malformed(
             1,
             format!(
-                "not a JSON log nor a CSV export with a header (starts with {:?}): input skipped",
+                "not a JSON log, syslog lines of JSON records nor a CSV export with a header \
+                 (starts with {:?}): input skipped",
                 char::from(first)
             ),
         );
@@ -368,12 +379,41 @@ fn read_lines(
     }
 }
 
-/// One line: a container runtime's line goes to `partials` (which joins split messages),
-/// anything else is read as an NDJSON line ([`deliver_json_line`]).
+/// One line: a container runtime's line goes to `partials` (which joins split messages), a
+/// syslog line gives its message ([`deliver_syslog_message`]), anything else is read as an
+/// NDJSON line ([`deliver_json_line`]).
 fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink, partials: &mut Partials) {
-    match container_log_line(buf) {
-        Some(piece) => partials.piece(piece, line, sink),
+    if buf.first() == Some(&b'{') {
+        return deliver_json_line(buf, line, sink);
+    }
+    if let Some(piece) = container_log_line(buf) {
+        return partials.piece(piece, line, sink);
+    }
+    match super::syslog::message(buf) {
+        Some(message) => deliver_syslog_message(message, line, sink),
         None => deliver_json_line(buf, line, sink),
+    }
+}
+
+/// The message of a syslog line: JSON read as an NDJSON line is, a Ruby hash (GitHub
+/// Enterprise Server's audit entries) read as the JSON it stands for.
+fn deliver_syslog_message(message: &[u8], line: u64, sink: &mut dyn RecordSink) {
+    let Ok(text) = std::str::from_utf8(message) else {
+        return deliver_json_line(message, line, sink);
+    };
+    // `{:key=>...}`: a Ruby hash. Otherwise JSON first (a JSON string may hold `=>`), then a
+    // Ruby hash (`{key: ...}`, Ruby 3.4's printing), else the JSON error is reported.
+    let symbol_keys = text[1..].trim_start().starts_with(':');
+    if !symbol_keys && serde_json::from_str::<IgnoredAny>(text).is_ok() {
+        return deliver_json_line(message, line, sink);
+    }
+    match super::ruby_hash::to_json(text) {
+        Some(json) => deliver_json_line(json.as_bytes(), line, sink),
+        None if symbol_keys => sink.malformed(
+            line,
+            "syslog line whose message is neither JSON nor a plain Ruby hash".into(),
+        ),
+        None => deliver_json_line(message, line, sink),
     }
 }
 
@@ -1509,6 +1549,38 @@ mod tests {
             assert_eq!(block.records, lines.records, "{text:?}");
             assert_eq!(block.bad, lines.bad, "{text:?}");
         }
+    }
+
+    #[test]
+    fn syslog_lines_give_their_json_and_ruby_hash_messages() {
+        // GitHub Enterprise Server's audit.log: Ruby hashes and JSON behind a BSD header;
+        // then forwarded records with RFC 5424 and RFC 3339 headers, a JSON message holding
+        // `=>`, Ruby 3.4's printing, and lines that are not records.
+        let text = concat!(
+            "Oct 26 01:42:08 github-ent github_audit: {:created_at=>1351215728326, :actor=>\"some-user\", :action=>\"repo.create\", :data=>{}}\n",
+            "Oct 26 02:19:31 github-ent github_audit: { \"pid\":22860, \"pusher\":\"some-user\" }\n",
+            "Oct 26 02:19:32 github-ent sshd[1]: Accepted publickey for git\n",
+            "<165>1 2026-01-05T07:01:02Z host app - - - {\"n\":4,\"ua\":\"a=>b\"}\n",
+            "2026-01-05T07:01:03+00:00 host tag: {n: 5, ok: true}\n",
+            "Oct 26 02:19:33 github-ent github_audit: {:at=>#<Time>}\n",
+            "{\"n\":7}\n",
+        );
+        let c = read(text);
+        let at: Vec<&str> = c.records.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["1", "2", "4", "5", "7"]);
+        assert_eq!(c.records[0].1["action"], "repo.create");
+        assert_eq!(c.records[0].1["created_at"], 1351215728326u64);
+        assert_eq!(c.records[1].1["pusher"], "some-user");
+        assert_eq!(c.records[2].1["ua"], "a=>b");
+        assert_eq!(c.records[3].1["ok"], true);
+        let bad: Vec<u64> = c.bad.iter().map(|b| b.0).collect();
+        assert_eq!(bad, [3, 6], "{:?}", c.bad);
+        assert!(c.bad[1].1.contains("Ruby hash"), "{:?}", c.bad);
+        // The same lines cut into blocks are read alike.
+        let mut blocks = Collect::default();
+        read_block(text.as_bytes(), 1, &mut blocks);
+        assert_eq!(blocks.records, c.records);
+        assert_eq!(blocks.bad, c.bad);
     }
 
     #[test]
