@@ -88,7 +88,10 @@ fn expected(m: &Value) -> Vec<(&'static str, BTreeSet<String>)> {
             set(Box::new(
                 roles
                     .iter()
-                    .filter(|r| r["kind"] == "github-wildcard" || r["kind"] == "github-nosub")
+                    .filter(|r| {
+                        ["github-wildcard", "github-nosub", "cognito-any-pool"]
+                            .contains(&r["kind"].as_str().unwrap_or_default())
+                    })
                     .map(|r| s(&r["arn"])),
             )),
         ),

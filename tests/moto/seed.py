@@ -220,6 +220,14 @@ class Seeder:
             return [st], [("AWS", other), ("AWS", "444455556666")]
         if kind == "anyone":
             return [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}], [("*", "*")]
+        if kind in ("cognito", "cognito-any-pool"):
+            # An identity pool's role as Amplify creates it (`aud` pins the pool), and one
+            # that forgot the pool: any pool's identities, in any account.
+            cond = {"ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"}}
+            if kind == "cognito":
+                cond["StringEquals"] = {"cognito-identity.amazonaws.com:aud": f"us-east-1:{j:08d}-abcd-1234-abcd-123456789012"}
+            return [{"Effect": "Allow", "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+                     "Action": "sts:AssumeRoleWithWebIdentity", "Condition": cond}], [("Federated", "cognito-identity.amazonaws.com")]
         # same-account
         me = f"arn:aws:iam::{self.account}:root"
         return [{"Effect": "Allow", "Principal": {"AWS": me}, "Action": ["sts:AssumeRole", "sts:TagSession"]}], [("AWS", me)]
@@ -229,6 +237,8 @@ class Seeder:
         kind = "lambda" if profile == "bench" else kinds[j % len(kinds)]
         if kind == "anyone" and j % 30 != 9:
             kind = "same-account"
+        if kind == "same-account" and j % 30 in (5, 15):
+            kind = "cognito" if j % 30 == 5 else "cognito-any-pool"
         name = f"{kind}-{APPS[j % len(APPS)]}-{j:05d}"
         path = "/service/" if kind in ("lambda", "ec2") else "/"
         age = self.rng.randint(5, 1200)
