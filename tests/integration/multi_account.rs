@@ -19,7 +19,9 @@ fn a_profile_and_an_assumed_member_account_are_separate_snapshots() {
          m=boto3.client('iam',**kw2)\n\
          m.create_user(UserName='member-bot')\n\
          m.create_access_key(UserName='member-bot')\n\
-         m.create_role(RoleName='NhiscopeAudit',AssumeRolePolicyDocument=json.dumps({'Version':'2012-10-17','Statement':[{'Effect':'Allow','Principal':{'AWS':'arn:aws:iam::123456789012:root'},'Action':'sts:AssumeRole','Condition':{'StringEquals':{'sts:ExternalId':'x-1'}}}]}))",
+         m.create_role(RoleName='NhiscopeAudit',AssumeRolePolicyDocument=json.dumps({'Version':'2012-10-17','Statement':[{'Effect':'Allow','Principal':{'AWS':'arn:aws:iam::123456789012:root'},'Action':'sts:AssumeRole','Condition':{'StringEquals':{'sts:ExternalId':'x-1'}}}]}))\n\
+         m.create_role(RoleName='OrgDeploy',AssumeRolePolicyDocument=json.dumps({'Version':'2012-10-17','Statement':[{'Effect':'Allow','Principal':{'AWS':'arn:aws:iam::123456789012:role/ci'},'Action':'sts:AssumeRole'}]}))\n\
+         m.create_role(RoleName='VendorAudit',AssumeRolePolicyDocument=json.dumps({'Version':'2012-10-17','Statement':[{'Effect':'Allow','Principal':{'AWS':'arn:aws:iam::210987654321:root'},'Action':'sts:AssumeRole'}]}))",
     );
     let creds = dir.path().join("credentials");
     std::fs::write(
@@ -83,4 +85,40 @@ fn a_profile_and_an_assumed_member_account_are_separate_snapshots() {
     assert!(keys
         .iter()
         .any(|k| k["tenant"] == "222222222222" && k["kind"] == "access_key"));
+    drop(store);
+
+    // A member account's role trusting the management account without an external id is
+    // trust within the estate (both accounts are scanned); one trusting a vendor is not. With
+    // the organisation configured, only the vendor is outside it.
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config).expect("read")
+            + "[rules.params.\"NHI3-AWS-002\"]\norganization_accounts = [\"123456789012\"]\n",
+    )
+    .expect("write");
+    let out = harness::nhiscope(
+        &store_path,
+        &[
+            "--config",
+            config.to_str().expect("utf8"),
+            "evaluate",
+            "--format",
+            "json",
+        ],
+    );
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json findings");
+    let flagged = |rule: &str| -> Vec<String> {
+        let mut out: Vec<String> = findings
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule_id"] == rule && f["tenant"] == "222222222222")
+            .filter_map(|f| f["resource"].as_str().map(str::to_string))
+            .collect();
+        out.sort();
+        out
+    };
+    let vendor = vec!["arn:aws:iam::222222222222:role/VendorAudit".to_string()];
+    assert_eq!(flagged("NHI3-AWS-001"), vendor, "{}", harness::stderr(&out));
+    assert_eq!(flagged("NHI3-AWS-002"), vendor);
 }
