@@ -70,7 +70,9 @@ pub fn to_json(text: &str) -> Option<String> {
             _ => return None,
         }
     }
-    serde_json::from_str::<serde::de::IgnoredAny>(&out).ok()?;
+    // Checked as a value, not just as syntax: a number out of range (`1E8888`) is no JSON
+    // value either.
+    serde_json::from_str::<serde_json::Value>(&out).ok()?;
     Some(out)
 }
 
@@ -234,6 +236,7 @@ mod tests {
             r#"{:a=>Infinity}"#,
             r#"{:a=>Foo::Bar}"#,
             r#"{:a=>"x" "y"}"#,
+            "1E8888888888888888888888888888888888888888",
             r#"{:=>1}"#,
             "",
         ] {
