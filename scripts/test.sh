@@ -29,6 +29,10 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The code's own documentation, links included (private items too: it is written for the
+# people working on it).
+echo "==> cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --document-private-items --locked
 # The cargo-fuzz targets live outside the workspace (no DuckDB in their build): compile and lint
 # them here so a parser API change cannot break them unnoticed (running them: scripts/fuzz.sh).
 echo "==> cargo fmt --check, cargo clippy (fuzz targets)"

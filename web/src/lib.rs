@@ -1,6 +1,6 @@
 //! nhiscope-web: the dashboard, an axum server rendering askama templates over the engine API.
 //!
-//! - [`router`]: every route, in one list, behind the [`security`] middleware (headers, same
+//! - [`router`](mod@router): every route, in one list, behind the [`security`] middleware (headers, same
 //!   origin check).
 //! - [`auth`]: the `Viewer` / `Admin` extractors (session cookie or API token) and the CSRF
 //!   checked `AdminForm` / `AdminJson` bodies; [`secret`]: argon2 hashes, tokens, digests.

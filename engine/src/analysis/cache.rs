@@ -3,8 +3,8 @@
 //! that two or more rules read (and that is not too large to hold) is then read from DuckDB
 //! once, with only those columns, into memory split in partitions DataFusion scans in
 //! parallel, and replaces the DuckDB-backed table for the rest of the evaluation. It is read
-//! when a rule first reads it (executes its scan, [`LoadOnScan`]), so no table is held
-//! before a rule needs it (the held tables' lifetimes: [`super::held`]). Rules that
+//! when a rule first reads it (executes its scan, `LoadOnScan`), so no table is held
+//! before a rule needs it (the held tables' lifetimes: `super::held`). Rules that
 //! share a table no longer each re-export it through DuckDB's single-threaded Arrow export.
 //! Views over model tables (the correlation views) are re-registered so they read the cache,
 //! which therefore also holds the columns they read.

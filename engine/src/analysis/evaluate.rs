@@ -221,7 +221,7 @@ impl Analysis {
     /// with [`Store::staged_findings`] or record the lifecycle with
     /// [`Store::record_evaluation`]. The model tables several rules share are read once
     /// ([`Analysis::cache_tables`]) and each held table is released after the last rule
-    /// reading it, in an order that lets the largest go first ([`held`](super::held)). Rules
+    /// reading it, in an order that lets the largest go first (`held`). Rules
     /// run as tasks of the runtime (planning, execution and conversion of their output in
     /// parallel) while this task appends to the stage. One
     /// failing rule is reported in its [`RuleRun`] and stages nothing; the others still run.

@@ -138,7 +138,7 @@ impl Store {
     }
 
     /// The account behind an unexpired session (confirmed sessions are remembered, see
-    /// [`super::memory::sessions`]).
+    /// `super::memory::sessions`).
     pub fn web_session_user(&self, session_hash: &str, now: Micros) -> Result<Option<WebUser>> {
         if let Some(user) = self.shared.sessions.session(session_hash, now) {
             return Ok(Some(user));

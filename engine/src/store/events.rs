@@ -64,7 +64,7 @@ pub struct EventWriter {
 
 impl EventWriter {
     /// Appends one batch (in `Table::Events`' schema), inserted straight from the batch
-    /// ([`batch_scan`]). The id is our own number, so it is written into the statement, which
+    /// (`batch_scan`). The id is our own number, so it is written into the statement, which
     /// is therefore bound afresh for each batch.
     pub fn append(&mut self, batch: RecordBatch) -> Result<()> {
         let handed = batch_scan::hand_over(batch);

@@ -216,7 +216,7 @@ impl Store {
     /// One page of identities with credential, owner and open-finding summaries, at `now`
     /// (suppressions in force, staleness and key ages are judged at `now`).
     /// Pages of the current snapshot come from the identity summary when it matches the store
-    /// (see [`super::summary`]), held in memory ([`super::memory`]); other snapshots, and a
+    /// (see [`super::summary`]), held in memory (`super::memory`); other snapshots, and a
     /// stale summary, aggregate at request time.
     pub fn inventory_page(&self, q: &InventoryQuery, now: Micros) -> Result<InventoryPage> {
         if q.snapshot == Snapshot::Current {

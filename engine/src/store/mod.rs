@@ -10,7 +10,7 @@
 //!   and writes (overview figures, keyset-paged inventory, one identity, accounts and audit).
 //! - [`summary`]: the per-identity summary of the current snapshot those pages read, rebuilt
 //!   after scans and evaluations and ignored when it no longer matches the store.
-//! - [`memory`]: what the clones of one store share in memory: the summary as an index the
+//! - `memory`: what the clones of one store share in memory: the summary as an index the
 //!   inventory pages are cut from, and the sessions already checked.
 //!
 //! Writes go through DuckDB's Arrow appender, one transaction per collection, so a crash

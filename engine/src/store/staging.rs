@@ -1,5 +1,5 @@
 //! The staging area of one evaluation: rule output streams into a connection-local temporary
-//! table (`eval_findings`, inserted straight from Arrow through [`batch_scan`]) instead of
+//! table (`eval_findings`, inserted straight from Arrow through `batch_scan`) instead of
 //! being held in memory,
 //! so an evaluation that reports millions of findings stays within bounded memory. Each row
 //! names its rule by position (`rule`, see `eval_rules`) and its finding by the 64-bit hash

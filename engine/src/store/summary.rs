@@ -138,7 +138,7 @@ pub struct SummaryBuild {
     pub identities: i64,
     /// The current snapshot it describes: `scan_id:collector` pairs, comma-separated.
     pub selection: String,
-    /// Its fingerprint but the suppressions (see [`CONTENT`]).
+    /// Its fingerprint but the suppressions (see `CONTENT`).
     pub content: String,
 }
 

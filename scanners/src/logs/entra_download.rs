@@ -38,7 +38,7 @@
 //! No public copy of the managed identity tab's header was found: its rows are read when it
 //! has the service principal tab's `Service principal ID`, and are managed identity sign-ins
 //! when their `Managed Identity type` is filled. Names are matched in any case, `-` and `_` read
-//! as spaces and runs of spaces as one; columns not listed in [`COLUMNS`] are left out.
+//! as spaces and runs of spaces as one; columns not listed in `COLUMNS` are left out.
 //!
 //! The tab of a user row cannot be told from the file (the interactive and non-interactive
 //! tabs have the same columns), so user rows say nothing of it and their events are neither

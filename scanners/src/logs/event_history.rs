@@ -14,7 +14,7 @@
 //! as a JSON string. Parsers of these exports in public code read `Event ID`, `Event time`,
 //! `Event name`, `Event source`, `User name`, `AWS region`, `Source IP address` and `Error code`.
 //! No public copy of a downloaded header was found, so names are matched loosely: any case,
-//! `-` or `_` for a space (`Read-only`, `Read only`), the spellings in [`COLUMNS`]; columns
+//! `-` or `_` for a space (`Read-only`, `Read only`), the spellings in `COLUMNS`; columns
 //! not listed are left out of the record.
 
 use serde_json::{Map, Value};
@@ -77,7 +77,7 @@ fn field_of(name: &str) -> Option<Field> {
 }
 
 /// True when `names` (a CSV header's column names) are the console's Event history export:
-/// `Event name`, `Event time` and one of [`CLOUDTRAIL_ONLY`] among them.
+/// `Event name`, `Event time` and one of `CLOUDTRAIL_ONLY` among them.
 pub fn is_header(names: &[String]) -> bool {
     let fields: Vec<Field> = names.iter().filter_map(|n| field_of(n)).collect();
     fields.contains(&Field::Top("eventName"))

@@ -12,7 +12,7 @@
 //! (`hook_id`, `events` in the field lists of `src/audit-logs/data/ghec/enterprise.json`); so
 //! does GitHub Enterprise Server's `github_audit` log (`:data=>{}` beside `:actor_ip` in
 //! `content/admin/user-management/audit-logging.md`). Every key is read at the top level
-//! first, then under `data` ([`field`]). The actor's address is `actor_ip` (top level or under
+//! first, then under `data` (`field`). The actor's address is `actor_ip` (top level or under
 //! `data`), or `actor_location.ip` (Elastic's enterprise audit test events,
 //! `test-enterprise-audit-json.log`); events with only `actor_location.country_code` have none.
 //!

@@ -75,7 +75,7 @@ fn key(name: &str) -> String {
 }
 
 /// True when `names` (a CSV header's column names) are GitHub's audit log export: `action`,
-/// `actor`, `@timestamp` or `created_at`, and one of [`GITHUB_ONLY`] (or an `actor_location.`
+/// `actor`, `@timestamp` or `created_at`, and one of `GITHUB_ONLY` (or an `actor_location.`
 /// column).
 pub fn is_header(names: &[String]) -> bool {
     let keys: Vec<String> = names.iter().map(|n| key(n)).collect();

@@ -1,4 +1,4 @@
-//! The ingest pipeline: inputs → [`reader`](super::reader) →
+//! The ingest pipeline: inputs → [`reader`] →
 //! [`normalise`](super::normalise) (envelope, detection, parser) → [`EventBatchBuilder`] →
 //! `events`, deduplicated once when the run is closed. Records that
 //! cannot be normalised are quarantined with file, line and reason and counted per format; an

@@ -11,7 +11,7 @@
 //! - one module per format behind [`LogParser`]: [`cloudtrail`], [`gcp_audit`],
 //!   [`k8s_audit`], [`entra`] (sign-ins and audit logs), [`azure_activity`],
 //!   [`github_audit`] (with [`github_events`]: the actions that issue a credential or record
-//!   a refused attempt), [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`PARSERS`]
+//!   a refused attempt), [`access_log`] (AWS API Gateway and Envoy JSON access logs). [`Format::ALL`]
 //!   lists them explicitly, in detection order.
 //! - [`syslog`]: JSON records in syslog lines (RFC 3164 and 5424, as forwarders write them),
 //!   and [`ruby_hash`]: GitHub Enterprise Server's audit entries, Ruby hashes read as JSON.

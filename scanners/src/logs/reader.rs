@@ -5,7 +5,7 @@
 //!   CloudTrail's S3 delivery files), or hold several documents back to back (`{...}{...}`,
 //!   as Kinesis Firehose writes records through a transform, each batch on its own line):
 //!   only a line that fails to parse as one value is looked at again for several
-//!   ([`deliver_documents`]), so the common line costs nothing more;
+//!   (`deliver_documents`), so the common line costs nothing more;
 //! - a document: a bare array of records, or one wrapper object whose array key is one of
 //!   [`WRAPPER_KEYS`] (CloudTrail `Records`, Azure Monitor `records`, Graph `value`,
 //!   LookupEvents `Events`, CloudTrail Lake `QueryResultRows`, CloudWatch Logs `logEvents` and
@@ -20,9 +20,9 @@
 //!
 //! An input whose first line is a CSV header is read as CSV rows ([`super::csv_rows`]).
 //!
-//! Container logs from nodes (containerd / CRI-O lines, [`ContainerLine`]) give the JSON
+//! Container logs from nodes (containerd / CRI-O lines, `ContainerLine`) give the JSON
 //! messages their containers wrote; a message the runtime split over several lines (`P` pieces,
-//! then `F`) is joined again ([`Partials`]), in bounded memory. Such an input is read in order
+//! then `F`) is joined again (`Partials`), in bounded memory. Such an input is read in order
 //! on one thread, never cut into blocks.
 //!
 //! The mode is chosen from the first line (when it is not longer than [`LINE_MODE_LIMIT`]):
@@ -148,7 +148,7 @@ pub fn read_records(input: Box<dyn BufRead + Send>, sink: &mut dyn RecordSink) -
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// A first line longer than this is read as a document ([`LINE_MODE_LIMIT`]); a container
-    /// log message joined from its pieces may not be longer either ([`Partials`]).
+    /// log message joined from its pieces may not be longer either (`Partials`).
     pub line: u64,
     /// A document input larger than this is streamed ([`DOCUMENT_IN_MEMORY_LIMIT`]).
     pub document: u64,
@@ -391,6 +391,12 @@ fn deliver_text(buf: &[u8], line: u64, sink: &mut dyn RecordSink, partials: &mut
     }
     match super::syslog::message(buf) {
         Some(message) => deliver_syslog_message(message, line, sink),
+        None if super::syslog::is_syslog(buf) => sink.malformed(
+            line,
+            "syslog line whose message is not a JSON log record (plain-text messages are not \
+             read)"
+                .into(),
+        ),
         None => deliver_json_line(buf, line, sink),
     }
 }
@@ -1575,6 +1581,7 @@ mod tests {
         assert_eq!(c.records[3].1["ok"], true);
         let bad: Vec<u64> = c.bad.iter().map(|b| b.0).collect();
         assert_eq!(bad, [3, 6], "{:?}", c.bad);
+        assert!(c.bad[0].1.contains("plain-text messages"), "{:?}", c.bad);
         assert!(c.bad[1].1.contains("Ruby hash"), "{:?}", c.bad);
         // The same lines cut into blocks are read alike.
         let mut blocks = Collect::default();

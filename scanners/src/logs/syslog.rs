@@ -13,19 +13,7 @@
 /// The JSON (or Ruby hash) message of a syslog line, or `None` when `line` has no syslog
 /// header or its message does not begin with `{`.
 pub fn message(line: &[u8]) -> Option<&[u8]> {
-    let mut rest = line;
-    if rest.first() == Some(&b'<') {
-        let close = rest.iter().take(6).position(|b| *b == b'>')?;
-        if close < 2 || !rest[1..close].iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        rest = &rest[close + 1..];
-        // RFC 5424: the version right after the priority.
-        if let Some(after) = rest.strip_prefix(b"1 ") {
-            rest = after;
-        }
-    }
-    rest = after_timestamp(rest)?;
+    let rest = after_header(line)?;
     // The message is the rest of the line from its first `{`, which must come after the
     // header's fields (host, tag or app, process and message ids, structured data) and a
     // space, within a header's length.
@@ -41,6 +29,30 @@ pub fn message(line: &[u8]) -> Option<&[u8]> {
     let message = &rest[header..];
     let message = message.strip_suffix(b"\n").unwrap_or(message);
     Some(message.strip_suffix(b"\r").unwrap_or(message))
+}
+
+/// Whether `line` begins with a syslog header (priority, version and time), whatever its
+/// message.
+pub fn is_syslog(line: &[u8]) -> bool {
+    after_header(line).is_some()
+}
+
+/// What follows the priority, version and time of a syslog line, or `None` when `line` does
+/// not begin with them.
+fn after_header(line: &[u8]) -> Option<&[u8]> {
+    let mut rest = line;
+    if rest.first() == Some(&b'<') {
+        let close = rest.iter().take(6).position(|b| *b == b'>')?;
+        if close < 2 || !rest[1..close].iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        rest = &rest[close + 1..];
+        // RFC 5424: the version right after the priority.
+        if let Some(after) = rest.strip_prefix(b"1 ") {
+            rest = after;
+        }
+    }
+    after_timestamp(rest)
 }
 
 const MONTHS: [&[u8; 3]; 12] = [
@@ -136,5 +148,11 @@ mod tests {
         ] {
             assert_eq!(msg(line), None, "{line}");
         }
+        // Syslog, with a message that is no record.
+        assert!(is_syslog(
+            b"Oct 26 01:42:08 github-ent sshd[1]: Accepted publickey"
+        ));
+        assert!(!is_syslog(b"Foo 26 01:42:08 host tag: {}"));
+        assert!(!is_syslog(b"{\"a\":1}"));
     }
 }

@@ -433,7 +433,7 @@ impl Store {
 
     /// Starts building the index for `content` on a thread of its own, unless one is being
     /// built or a build for it failed. Unit tests build it only when they ask
-    /// ([`Store::warm_detail_index`]), so they know which path answered.
+    /// (`Store::warm_detail_index`), so they know which path answered.
     pub(crate) fn start_detail_build(&self, content: &str) {
         if cfg!(test) {
             return;
