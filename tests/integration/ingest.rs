@@ -1784,6 +1784,28 @@ fn github_enterprise_server_audit_log_lines_end_to_end() {
         .each_ref(),
         "{key}"
     );
+
+    // GitHub Enterprise Server 3.x keeps its services' logs in systemd's journal: the same
+    // entries exported with `journalctl -o json`.
+    let journal = tmp.path().join("journal.json");
+    let entry = serde_json::json!({"__CURSOR": "s=9;i=1", "__REALTIME_TIMESTAMP": "1351224000000000",
+        "_HOSTNAME": "github-ent", "SYSLOG_IDENTIFIER": "github_audit",
+        "MESSAGE": r#"{:created_at=>1351224000000, :actor=>"deployer", :actor_ip=>"10.0.0.52", :action=>"public_key.delete", :repo=>"some-user/some-repository", :data=>{:fingerprint=>"SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"}}"#});
+    std::fs::write(&journal, entry.to_string() + "\n").expect("write");
+    let out = ingest(
+        &store,
+        &[&journal.display().to_string(), "--output", "json"],
+        b"",
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(
+        report["formats"]["github_audit"]["ingested"], 1,
+        "{report:#}"
+    );
+    assert!(events_as_read(&store)
+        .values()
+        .any(|e| e["action"] == "public_key.delete" && e["actor"] == "deployer"));
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //!   text (`_raw`), HTTP Event Collector payloads (`event`, as Firehose delivers to Splunk);
 //! - Google Cloud Pub/Sub messages (`message.data`, base64: a logging sink's `LogEntry`);
 //! - Docker json-file container logs (`{"log": "<line>", "stream": "stdout", "time": ...}`);
+//! - systemd journal entries exported as JSON (`journalctl -o json`: the line in `MESSAGE`);
 //! - CloudTrail as SIEMs re-model it: Microsoft Sentinel `AWSCloudTrail` rows (PascalCase
 //!   columns), Elastic ECS documents (`aws.cloudtrail.*`, `event.action`, ...) and OCSF API
 //!   Activity events (Amazon Security Lake), mapped back to CloudTrail's record
@@ -101,6 +102,19 @@ pub fn unwrap(record: &mut Value) -> Option<Result<Value, Reject>> {
     if let (Some(Value::String(line)), Some(Value::String(_))) = (o.get("log"), o.get("stream")) {
         return Some(inner_json(line.trim_end(), "log", "a container log line"));
     }
+    // systemd's journal exported as JSON (`journalctl -o json`, as node agents ship it): the
+    // line a service logged, in `MESSAGE`.
+    let journal = [
+        "__REALTIME_TIMESTAMP",
+        "__CURSOR",
+        "_SYSTEMD_UNIT",
+        "SYSLOG_IDENTIFIER",
+    ]
+    .iter()
+    .any(|k| o.contains_key(*k));
+    if let (true, Some(Value::String(message))) = (journal, o.get("MESSAGE")) {
+        return Some(journal_message(message.trim()));
+    }
     // Splunk HTTP Event Collector payload (its metadata are text or numbers; ECS documents
     // have `event`, `host` and `source` objects).
     let hec = ["sourcetype", "source", "host", "index", "time"]
@@ -116,6 +130,18 @@ pub fn unwrap(record: &mut Value) -> Option<Result<Value, Reject>> {
         }
     }
     pubsub_data(record)
+}
+
+/// The record a journal entry's `MESSAGE` holds: JSON, or a Ruby hash (GitHub Enterprise
+/// Server's `github_audit` entries, [`super::ruby_hash`]).
+fn journal_message(text: &str) -> Result<Value, Reject> {
+    let ruby = text
+        .strip_prefix('{')
+        .is_some_and(|rest| rest.trim_start().starts_with(':'));
+    match ruby.then(|| super::ruby_hash::to_json(text)).flatten() {
+        Some(json) => inner_json(&json, "MESSAGE", "a systemd journal entry"),
+        None => inner_json(text, "MESSAGE", "a systemd journal entry"),
+    }
 }
 
 /// The JSON record held as text in `field` of `what`.
@@ -575,6 +601,17 @@ mod tests {
         let envoy = fixture("envoy_access.ndjson", 0);
         let docker = json!({"log": format!("{envoy}\n"), "stream": "stdout", "time": "2026-05-02T12:00:00.1Z"});
         same_event(docker, &envoy);
+        // The same in systemd's journal (`journalctl -o json`), and GitHub Enterprise Server's
+        // audit entry, a Ruby hash, there.
+        let journal = json!({"__CURSOR": "s=1;i=2", "__REALTIME_TIMESTAMP": "1777723200000000",
+            "_HOSTNAME": "node-1", "SYSLOG_IDENTIFIER": "envoy", "MESSAGE": envoy.to_string()});
+        same_event(journal, &envoy);
+        let ghes = json!({"__REALTIME_TIMESTAMP": "1351215728326000", "_HOSTNAME": "github-ent",
+            "SYSLOG_IDENTIFIER": "github_audit",
+            "MESSAGE": r#"{:created_at=>1351215728326, :actor=>"some-user", :action=>"repo.create", :repo=>"some-user/app"}"#});
+        let hash = json!({"created_at": 1351215728326_i64, "actor": "some-user",
+            "action": "repo.create", "repo": "some-user/app"});
+        same_event(ghes, &hash);
         // Kubernetes audit in an Elasticsearch hit; a Cloud Logging entry through Pub/Sub.
         let k8s = fixture("k8s_audit.ndjson", 0);
         same_event(
@@ -600,6 +637,10 @@ mod tests {
                 "`event`",
             ),
             (json!({"log": "started\n", "stream": "stderr"}), "`log`"),
+            (
+                json!({"MESSAGE": "Started Session 4.", "_SYSTEMD_UNIT": "session-4.scope"}),
+                "`MESSAGE`",
+            ),
         ] {
             let reason = normalise(shape, None).expect_err("not JSON").1;
             assert!(reason.contains(field), "{reason}");
