@@ -300,13 +300,15 @@ for root in roots:
             for r in records[:200]:
                 seed(json.dumps(r).encode())
             # A few inside a CloudWatch Logs subscription payload, as Firehose delivers them,
-            # and as SIEMs export them (Splunk, Elasticsearch, HEC, CSV with flattened keys).
+            # as SIEMs export them (Splunk, Elasticsearch, HEC, CSV with flattened keys) and in
+            # a systemd journal entry.
             for r in records[:10]:
                 event = {"id": "1", "timestamp": 1, "message": json.dumps(r)}
                 seed(json.dumps({"messageType": "DATA_MESSAGE", "logEvents": [event]}).encode())
                 seed(json.dumps({"preview": False, "result": {"_raw": json.dumps(r)}}).encode())
                 seed(json.dumps({"hits": {"hits": [{"_index": "i", "_id": "1", "_source": r}]}}).encode())
                 seed(json.dumps({"sourcetype": "s", "event": r}).encode())
+                seed(json.dumps({"__CURSOR": "s=1", "SYSLOG_IDENTIFIER": "t", "MESSAGE": json.dumps(r)}).encode())
                 if isinstance(r, dict):
                     flat = {}
                     def walk(prefix, v):
