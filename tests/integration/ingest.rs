@@ -68,6 +68,17 @@ fn ingest(store: &Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
     child.wait_with_output().expect("wait")
 }
 
+/// `nhiscope ingest INPUT --output json` into `store`: the process and its report.
+fn ingest_report(store: &Path, input: &Path) -> (std::process::Output, Value) {
+    let out = ingest(
+        store,
+        &[&input.display().to_string(), "--output", "json"],
+        b"",
+    );
+    let report = serde_json::from_slice(&out.stdout).expect("json report");
+    (out, report)
+}
+
 #[test]
 fn every_format_ingests_with_quarantine_and_dedupe() {
     let tmp = harness::temp();
@@ -484,12 +495,7 @@ fn siem_exports_are_read_back_to_their_records() {
     let docker = serde_json::json!({"log": format!("{}\n", first_line("apigw_access.ndjson")), "stream": "stdout", "time": "2026-05-02T12:00:00.3Z"});
     std::fs::write(dir.join("gateway-json.log"), line(docker)).expect("write");
 
-    let out = ingest(
-        &store,
-        &[&dir.display().to_string(), "--output", "json"],
-        b"",
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let (out, report) = ingest_report(&store, &dir);
     let f = &report["formats"];
     for name in ["cloudtrail", "gcp_audit", "k8s_audit"] {
         assert_eq!(f[name]["ingested"], 2, "{name}: {report:#}");
@@ -541,12 +547,7 @@ fn csv_exports_of_cloudtrail_queries_are_read() {
     );
     std::fs::write(dir.join("sentinel-export.csv"), sentinel).expect("write");
 
-    let out = ingest(
-        &store,
-        &[&dir.display().to_string(), "--output", "json"],
-        b"",
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let (out, report) = ingest_report(&store, &dir);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(report["formats"]["cloudtrail"]["ingested"], 3, "{report:#}");
     let db = harness::open(&store);
@@ -607,12 +608,7 @@ fn container_messages_split_by_the_runtime_are_joined() {
     log.extend(piece(9, "P", &record.as_bytes()[..50]));
     std::fs::write(dir.join("envoy-7d9f_mesh_envoy-0123.log"), log).expect("write");
 
-    let out = ingest(
-        &store,
-        &[&dir.display().to_string(), "--output", "json"],
-        b"",
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let (out, report) = ingest_report(&store, &dir);
     assert_eq!(out.status.code(), Some(2), "{report:#}");
     assert_eq!(
         report["formats"]["envoy_access"]["ingested"], 1,
@@ -722,12 +718,7 @@ fn cloudtrail_console_event_history_csv_is_read() {
     let without = console_csv(&[&header[..13], &columns_only[..13]]);
     std::fs::write(dir.join("event_history_columns.csv"), without).expect("write");
 
-    let out = ingest(
-        &store,
-        &[&dir.display().to_string(), "--output", "json"],
-        b"",
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let (out, report) = ingest_report(&store, &dir);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     let cloudtrail = &report["formats"]["cloudtrail"];
     assert_eq!(cloudtrail["read"], 3, "{report:#}");
@@ -1180,13 +1171,9 @@ fn github_audit_log_csv_export_is_read_like_its_json() {
     std::fs::write(csv_dir.join("audit-log-export.csv"), github_export(&events)).expect("write");
 
     let run = |store: &Path, dir: &Path| {
-        let out = ingest(
-            store,
-            &[&dir.display().to_string(), "--output", "json"],
-            b"",
-        );
+        let (out, report) = ingest_report(store, dir);
         assert_eq!(out.status.code(), Some(0), "{}", harness::stdout(&out));
-        serde_json::from_slice::<Value>(&out.stdout).expect("json report")
+        report
     };
     let (json_store, csv_store) = (tmp.path().join("j.duckdb"), tmp.path().join("c.duckdb"));
     run(&json_store, &json_dir);
@@ -1422,13 +1409,9 @@ fn entra_audit_log_download_csv_is_read_like_graph_audits() {
     .expect("write");
 
     let run = |store: &Path, dir: &Path| {
-        let out = ingest(
-            store,
-            &[&dir.display().to_string(), "--output", "json"],
-            b"",
-        );
+        let (out, report) = ingest_report(store, dir);
         assert_eq!(out.status.code(), Some(0), "{}", harness::stdout(&out));
-        serde_json::from_slice::<Value>(&out.stdout).expect("json report")
+        report
     };
     let (graph_store, portal_store) = (tmp.path().join("g.duckdb"), tmp.path().join("p.duckdb"));
     let from_graph_report = run(&graph_store, &graph);
@@ -1712,12 +1695,7 @@ fn github_enterprise_server_audit_log_lines_end_to_end() {
     ];
     std::fs::write(&log, lines.join("\n") + "\n").expect("write");
     let store = tmp.path().join("store.duckdb");
-    let out = ingest(
-        &store,
-        &[&log.display().to_string(), "--output", "json"],
-        b"",
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let (out, report) = ingest_report(&store, &log);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -1792,12 +1770,7 @@ fn github_enterprise_server_audit_log_lines_end_to_end() {
         "_HOSTNAME": "github-ent", "SYSLOG_IDENTIFIER": "github_audit",
         "MESSAGE": r#"{:created_at=>1351224000000, :actor=>"deployer", :actor_ip=>"10.0.0.52", :action=>"public_key.delete", :repo=>"some-user/some-repository", :data=>{:fingerprint=>"SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"}}"#});
     std::fs::write(&journal, entry.to_string() + "\n").expect("write");
-    let out = ingest(
-        &store,
-        &[&journal.display().to_string(), "--output", "json"],
-        b"",
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let (out, report) = ingest_report(&store, &journal);
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     assert_eq!(
         report["formats"]["github_audit"]["ingested"], 1,
@@ -1851,13 +1824,8 @@ fn github_nested_data_and_refused_events_end_to_end() {
     let ndjson: Vec<String> = events.iter().map(Value::to_string).collect();
     std::fs::write(dir.join("audit.ndjson"), ndjson.join("\n")).expect("write");
     let store = tmp.path().join("store.duckdb");
-    let out = ingest(
-        &store,
-        &[&dir.display().to_string(), "--output", "json"],
-        b"",
-    );
+    let (out, report) = ingest_report(&store, &dir);
     assert_eq!(out.status.code(), Some(0), "{}", harness::stderr(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
     let github = &report["formats"]["github_audit"];
     assert_eq!(
         (&github["read"], &github["ingested"], &github["quarantined"]),

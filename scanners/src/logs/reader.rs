@@ -407,9 +407,16 @@ fn deliver_syslog_message(message: &[u8], line: u64, sink: &mut dyn RecordSink) 
     let Ok(text) = std::str::from_utf8(message) else {
         return deliver_json_line(message, line, sink);
     };
-    // `{:key=>...}`: a Ruby hash. Otherwise JSON first (a JSON string may hold `=>`), then a
-    // Ruby hash (`{key: ...}`, Ruby 3.4's printing), else the JSON error is reported.
-    let symbol_keys = text[1..].trim_start().starts_with(':');
+    // `{:key=>...}`: a Ruby hash. A JSON object's first key is quoted: read as JSON straight
+    // away unless a quoted key is followed by `=>` (a Ruby hash with string keys, or JSON
+    // whose text holds `"=>`: then JSON is tried first). Otherwise (`{key: ...}`, Ruby 3.4's
+    // printing) a Ruby hash, else the JSON error is reported.
+    let first = text[1..].trim_start();
+    let symbol_keys = first.starts_with(':');
+    let json_shaped = first.starts_with(['"', '}']);
+    if json_shaped && memchr::memmem::find(message, b"\"=>").is_none() {
+        return deliver_json_line(message, line, sink);
+    }
     if !symbol_keys && serde_json::from_str::<IgnoredAny>(text).is_ok() {
         return deliver_json_line(message, line, sink);
     }

@@ -117,11 +117,7 @@ fn string(text: &str, start: usize, out: &mut String) -> Option<usize> {
             '\\' => {
                 let (j, e) = chars.next()?;
                 match e {
-                    '"' | '\\' | '/' => {
-                        out.push('\\');
-                        out.push(e);
-                    }
-                    'n' | 't' | 'r' | 'f' | 'b' => {
+                    '"' | '\\' | '/' | 'n' | 't' | 'r' | 'f' | 'b' => {
                         out.push('\\');
                         out.push(e);
                     }
